@@ -1,0 +1,242 @@
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::{Location, Spanned};
+
+use super::error::{ConfigError, ConfigErrors};
+use super::model::{FailurePolicy, Limits, OnExhausted, PipelineFile};
+
+/// Largest batch a source hands to the plugin chain in one call.
+const MAX_BATCH_SIZE: usize = 10_000;
+
+/// Reads, parses and checks a pipeline file, resolving its relative paths against its folder.
+///
+/// Every problem found is returned at once, each with the file, line and key it concerns.
+pub fn load_pipeline_file(path: &Path) -> Result<PipelineFile, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_path_buf(),
+            line: None,
+            column: None,
+            key: None,
+            message: format!("cannot read the pipeline file: {error}"),
+        }])
+    })?;
+
+    parse_pipeline_file(path, &text)
+}
+
+/// Parses and checks the text of a pipeline file named `path`.
+pub fn parse_pipeline_file(path: &Path, text: &str) -> Result<PipelineFile, ConfigErrors> {
+    let mut file: PipelineFile = serde_saphyr::from_str(text).map_err(|error| {
+        let location = error.location();
+        ConfigErrors(vec![ConfigError {
+            file: path.to_path_buf(),
+            line: location.map(|location| location.line()),
+            column: location.map(|location| location.column()),
+            key: None,
+            message: syntax_message(&error),
+        }])
+    })?;
+
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut checker = Checker {
+        file: path.to_path_buf(),
+        errors: Vec::new(),
+    };
+    checker.check(&mut file, base);
+
+    if checker.errors.is_empty() {
+        Ok(file)
+    } else {
+        Err(ConfigErrors(checker.errors))
+    }
+}
+
+/// Keeps the first line of the parser's message, because the rest repeats the location as a
+/// source snippet that the caller already prints as `file:line:column`.
+fn syntax_message(error: &serde_saphyr::Error) -> String {
+    let text = error.to_string();
+    let first = text.lines().next().unwrap_or("invalid YAML").trim();
+    first
+        .trim_start_matches("error: ")
+        .trim_end_matches(|c: char| c == ':' || c.is_whitespace())
+        .to_string()
+}
+
+struct Checker {
+    file: PathBuf,
+    errors: Vec<ConfigError>,
+}
+
+impl Checker {
+    fn error_at(&mut self, location: Location, key: String, message: String) {
+        let known = location != Location::UNKNOWN;
+        self.errors.push(ConfigError {
+            file: self.file.clone(),
+            line: known.then(|| location.line()),
+            column: known.then(|| location.column()),
+            key: Some(key),
+            message,
+        });
+    }
+
+    fn error<T>(&mut self, spanned: &Spanned<T>, key: String, message: String) {
+        self.error_at(spanned.referenced, key, message);
+    }
+
+    fn check(&mut self, file: &mut PipelineFile, base: &Path) {
+        if file.pipelines.is_empty() {
+            self.errors.push(ConfigError {
+                file: self.file.clone(),
+                line: None,
+                column: None,
+                key: Some("pipelines".into()),
+                message: "the file defines no pipeline; add at least one under `pipelines`".into(),
+            });
+        }
+
+        let mut names = HashSet::new();
+        for (index, pipeline) in file.pipelines.iter_mut().enumerate() {
+            let prefix = format!("pipelines[{index}]");
+
+            if pipeline.name.value.trim().is_empty() {
+                self.error(&pipeline.name, format!("{prefix}.name"), "must not be empty".into());
+            } else if !names.insert(pipeline.name.value.clone()) {
+                let message = format!("duplicate pipeline name `{}`", pipeline.name.value);
+                self.error(&pipeline.name, format!("{prefix}.name"), message);
+            }
+
+            let source = &mut pipeline.source;
+            resolve(&mut source.path, base);
+            if source.topics.value.is_empty() {
+                let message = "lists no topic; name at least one topic to consume".into();
+                self.error(&source.topics, format!("{prefix}.source.topics"), message);
+            }
+            for topic in source.topics.value.clone() {
+                self.check_topic(&source.topics, format!("{prefix}.source.topics"), &topic);
+            }
+            if source.group.value.trim().is_empty() {
+                let message = "must not be empty; the group stores the committed offsets".into();
+                self.error(&source.group, format!("{prefix}.source.group"), message);
+            }
+            let batch_size = source.batch_size.value;
+            if batch_size == 0 || batch_size > MAX_BATCH_SIZE {
+                let message = format!("is {batch_size}; use a value from 1 to {MAX_BATCH_SIZE}");
+                self.error(&source.batch_size, format!("{prefix}.source.batch_size"), message);
+            }
+
+            let sink = &mut pipeline.sink;
+            resolve(&mut sink.path, base);
+            let topic = sink.topic.value.clone();
+            self.check_topic(&sink.topic, format!("{prefix}.sink.topic"), &topic);
+
+            if pipeline.steps.is_empty() {
+                let location = pipeline.name.referenced;
+                let message = "the pipeline has no step; add at least one plugin".into();
+                self.error_at(location, format!("{prefix}.steps"), message);
+            }
+            self.check_failure(&pipeline.failure, &pipeline.name, format!("{prefix}.failure"));
+            self.check_limits(&pipeline.limits, &pipeline.name, format!("{prefix}.limits"));
+
+            let mut step_names = HashSet::new();
+            for (step_index, step) in pipeline.steps.iter_mut().enumerate() {
+                let step_prefix = format!("{prefix}.steps[{step_index}]");
+
+                if step.name.value.trim().is_empty() {
+                    let message = "must not be empty".into();
+                    self.error(&step.name, format!("{step_prefix}.name"), message);
+                } else if !step_names.insert(step.name.value.clone()) {
+                    let message = format!("duplicate step name `{}`", step.name.value);
+                    self.error(&step.name, format!("{step_prefix}.name"), message);
+                }
+
+                resolve(&mut step.plugin, base);
+                if !step.plugin.value.is_file() {
+                    let message = format!(
+                        "plugin file `{}` not found; build the plugin or fix the path (relative \
+                         paths start at the pipeline file's folder)",
+                        step.plugin.value.display()
+                    );
+                    self.error(&step.plugin, format!("{step_prefix}.plugin"), message);
+                }
+
+                if let Some(failure) = &step.failure {
+                    self.check_failure(failure, &step.name, format!("{step_prefix}.failure"));
+                }
+                if let Some(limits) = &step.limits {
+                    self.check_limits(limits, &step.name, format!("{step_prefix}.limits"));
+                }
+            }
+        }
+    }
+
+    fn check_topic<T>(&mut self, spanned: &Spanned<T>, key: String, topic: &str) {
+        if let Err(message) = check_topic_name(topic) {
+            self.error(spanned, key, message);
+        }
+    }
+
+    fn check_failure<T>(&mut self, policy: &FailurePolicy, owner: &Spanned<T>, key: String) {
+        if policy.max_attempts == 0 {
+            let message = "max_attempts is 0; use 1 or more (1 means no retry)".into();
+            self.error(owner, format!("{key}.max_attempts"), message);
+        }
+        if policy.initial_backoff > policy.max_backoff {
+            let message = "initial_backoff is longer than max_backoff".into();
+            self.error(owner, format!("{key}.initial_backoff"), message);
+        }
+        if policy.on_exhausted == Some(OnExhausted::DeadLetter) && policy.dead_letter_topic.is_none()
+        {
+            let message = "is `dead-letter` but no dead_letter_topic is set".into();
+            self.error(owner, format!("{key}.on_exhausted"), message);
+        }
+        if let Some(topic) = &policy.dead_letter_topic {
+            self.check_topic(owner, format!("{key}.dead_letter_topic"), topic);
+        }
+    }
+
+    fn check_limits<T>(&mut self, limits: &Limits, owner: &Spanned<T>, key: String) {
+        if limits.call_timeout.as_millis() < 10 {
+            let message = "call_timeout is below 10ms, the deadline clock's resolution".into();
+            self.error(owner, format!("{key}.call_timeout"), message);
+        }
+        if limits.max_memory.as_u64() < 1 << 20 {
+            let message = format!(
+                "max_memory is {}; a plugin needs at least 1 MiB",
+                limits.max_memory
+            );
+            self.error(owner, format!("{key}.max_memory"), message);
+        }
+    }
+}
+
+fn resolve(path: &mut Spanned<PathBuf>, base: &Path) {
+    if path.value.is_relative() {
+        path.value = base.join(&path.value);
+    }
+}
+
+/// Checks a topic name against Kafka's rules, so that a pipeline moves between embedded topics
+/// and Kafka unchanged.
+pub fn check_topic_name(topic: &str) -> Result<(), String> {
+    if topic.is_empty() {
+        return Err("topic name is empty".into());
+    }
+    if topic == "." || topic == ".." {
+        return Err(format!("topic name `{topic}` is not allowed"));
+    }
+    if topic.len() > 249 {
+        return Err(format!(
+            "topic name `{topic}` is {} characters long; the maximum is 249",
+            topic.len()
+        ));
+    }
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if let Some(bad) = topic.chars().find(|c| !valid(*c)) {
+        return Err(format!(
+            "topic name `{topic}` contains `{bad}`; use only ASCII letters, digits, `.`, `_` and `-`"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! Pipeline files: the YAML model, its defaults and the checks run before anything starts.
+//!
+//! `weir validate` and `weir run` share [`load_pipeline_file`], so a file that validates is a
+//! file that starts, up to what only a running system can show (a broker that is down, say).
+
+mod error;
+mod load;
+mod model;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use load::{load_pipeline_file, parse_pipeline_file};
+pub use model::{
+    FailurePolicy, Limits, OnExhausted, PipelineConfig, PipelineFile, SinkConfig, SinkKind,
+    SourceConfig, SourceKind, StartPosition, StepConfig,
+};

@@ -1,0 +1,214 @@
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// A pipeline file: one or more pipelines that `weir run` starts together.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    pub pipelines: Vec<PipelineConfig>,
+}
+
+/// One pipeline: a source, a chain of plugin steps and a sink.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Unique within the file; used in logs, metrics and `weir status`.
+    pub name: Spanned<String>,
+    pub source: SourceConfig,
+    pub steps: Vec<StepConfig>,
+    pub sink: SinkConfig,
+    /// What happens to an event whose processing fails; steps may override it.
+    #[serde(default)]
+    pub failure: FailurePolicy,
+    /// Sandbox limits of every step's plugin instances; steps may override them.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Where a pipeline's events come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// Embedded topics in a local folder.
+    Local,
+}
+
+/// Where a consumer group starts when it has no committed offset for a partition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartPosition {
+    /// The first retained event.
+    #[default]
+    Earliest,
+    /// The end of the partition: only events written after the group starts.
+    Latest,
+}
+
+/// The source of a pipeline.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub kind: Spanned<SourceKind>,
+    /// Folder of the embedded topics, relative to the pipeline file.
+    pub path: Spanned<PathBuf>,
+    /// Topics to consume; every partition of each is processed.
+    pub topics: Spanned<Vec<String>>,
+    /// Consumer group whose committed offsets record the progress.
+    pub group: Spanned<String>,
+    #[serde(default)]
+    pub start: StartPosition,
+    /// Maximum number of events handed to the plugin chain in one call.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: Spanned<usize>,
+    /// How long an idle partition waits before it looks for new events again.
+    #[serde(default = "default_poll_interval", with = "humantime_serde")]
+    pub poll_interval: Duration,
+}
+
+fn default_batch_size() -> Spanned<usize> {
+    Spanned::new(
+        256,
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
+}
+
+fn default_poll_interval() -> Duration {
+    Duration::from_millis(100)
+}
+
+/// Where a pipeline's outputs go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkKind {
+    /// Embedded topics in a local folder.
+    Local,
+}
+
+/// The sink of a pipeline.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {
+    pub kind: Spanned<SinkKind>,
+    /// Folder of the embedded topics, relative to the pipeline file.
+    pub path: Spanned<PathBuf>,
+    /// Topic of every output whose plugin names no topic.
+    pub topic: Spanned<String>,
+}
+
+/// One plugin step of the chain.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepConfig {
+    /// Unique within the pipeline.
+    pub name: Spanned<String>,
+    /// Path of the plugin component (`.wasm`), relative to the pipeline file.
+    pub plugin: Spanned<PathBuf>,
+    /// Passed to the plugin's `init`: scalars as their text, nested values as JSON.
+    #[serde(default)]
+    pub config: BTreeMap<String, serde_json::Value>,
+    /// Overrides the pipeline's failure policy for this step.
+    pub failure: Option<FailurePolicy>,
+    /// Overrides the pipeline's sandbox limits for this step.
+    pub limits: Option<Limits>,
+}
+
+/// What to do once an event has failed for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnExhausted {
+    /// Write the event to the dead-letter topic, then move on.
+    DeadLetter,
+    /// Stop the partition at the event and keep retrying it; other partitions go on.
+    Pause,
+    /// Log the event at error level and move on without it.
+    Skip,
+}
+
+/// Retries, dead letters and what happens when both run out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailurePolicy {
+    /// Attempts for an event that fails with `retry` or traps, the first one included.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Wait before the second attempt; each later wait doubles, with jitter.
+    #[serde(default = "default_initial_backoff", with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Upper bound of the wait between two attempts.
+    #[serde(default = "default_max_backoff", with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// Topic that receives events that failed for good, with headers describing the failure.
+    pub dead_letter_topic: Option<String>,
+    /// Defaults to `dead-letter` when a dead-letter topic is set, else `pause`.
+    pub on_exhausted: Option<OnExhausted>,
+}
+
+impl Default for FailurePolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: default_max_attempts(),
+            initial_backoff: default_initial_backoff(),
+            max_backoff: default_max_backoff(),
+            dead_letter_topic: None,
+            on_exhausted: None,
+        }
+    }
+}
+
+impl FailurePolicy {
+    /// Returns the action for an event that failed for good.
+    pub fn on_exhausted(&self) -> OnExhausted {
+        match (self.on_exhausted, &self.dead_letter_topic) {
+            (Some(action), _) => action,
+            (None, Some(_)) => OnExhausted::DeadLetter,
+            (None, None) => OnExhausted::Pause,
+        }
+    }
+}
+
+fn default_max_attempts() -> u32 {
+    3
+}
+
+fn default_initial_backoff() -> Duration {
+    Duration::from_millis(100)
+}
+
+fn default_max_backoff() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// The sandbox of a plugin instance.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Wall-clock deadline of one call into the plugin (`init` or one batch).
+    #[serde(default = "default_call_timeout", with = "humantime_serde")]
+    pub call_timeout: Duration,
+    /// Maximum linear memory of one instance, such as `64 MiB`.
+    #[serde(default = "default_max_memory")]
+    pub max_memory: ByteSize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            call_timeout: default_call_timeout(),
+            max_memory: default_max_memory(),
+        }
+    }
+}
+
+fn default_call_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+fn default_max_memory() -> ByteSize {
+    ByteSize::mib(128)
+}

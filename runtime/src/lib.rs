@@ -1,0 +1,7 @@
+//! Weir runs chains of WebAssembly plugins over partitioned event streams.
+//!
+//! The layers, from the outside in: [`config`] reads pipeline files, [`pipeline`] runs them,
+//! [`plugin`] hosts the WebAssembly components and [`local`] stores embedded topics.
+
+pub mod config;
+pub mod plugin;

@@ -1,0 +1,9 @@
+//! Host bindings generated from the contract in `guest-sdk/wit`.
+
+wasmtime::component::bindgen!({
+    path: "../guest-sdk/wit",
+    world: "plugin",
+});
+
+pub use exports::weir::plugin::handler::{ConfigEntry, Event, Failure, Header, Output};
+pub use weir::plugin::log::Level;

@@ -1,0 +1,116 @@
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::thread;
+use std::time::Duration;
+
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine};
+
+use super::bindings::Plugin;
+use super::cache::ComponentCache;
+use super::error::PluginError;
+use super::host::HostState;
+use super::loaded::LoadedPlugin;
+
+/// Period of the epoch clock that enforces call deadlines, so a deadline is rounded up to it.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Compiles plugin components and drives the clock behind their call deadlines.
+///
+/// One engine serves every pipeline of a process. Cloning is cheap and shares the engine.
+#[derive(Clone)]
+pub struct PluginEngine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache: Option<ComponentCache>,
+}
+
+impl PluginEngine {
+    /// Creates an engine whose compiled components are cached in `cache_dir`, or not cached
+    /// when it is `None`.
+    pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        // Compiled code is cached, so spend compile time for faster plugins.
+        config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        let engine = Engine::new(&config)?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        Plugin::add_to_linker::<_, wasmtime::component::HasSelf<HostState>>(&mut linker, |state| {
+            state
+        })?;
+
+        let cache = cache_dir.map(|dir| ComponentCache::new(dir, &engine));
+        let inner = Arc::new(EngineInner {
+            engine,
+            linker,
+            cache,
+        });
+        start_epoch_clock(Arc::downgrade(&inner));
+
+        Ok(Self { inner })
+    }
+
+    /// Returns the default cache folder: `$WEIR_CACHE_DIR`, else the user's cache folder.
+    pub fn default_cache_dir() -> Option<PathBuf> {
+        if let Some(dir) = std::env::var_os("WEIR_CACHE_DIR") {
+            return Some(PathBuf::from(dir));
+        }
+        if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+            return Some(PathBuf::from(dir).join("weir").join("components"));
+        }
+        std::env::var_os("HOME").map(|home| {
+            PathBuf::from(home)
+                .join(".cache")
+                .join("weir")
+                .join("components")
+        })
+    }
+
+    /// Loads the component at `path`, compiling it unless the cache holds it, and checks it
+    /// against the contract.
+    pub fn load(&self, path: &Path) -> Result<Arc<LoadedPlugin>, PluginError> {
+        let bytes = std::fs::read(path).map_err(|source| PluginError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        LoadedPlugin::load(self, path, &bytes).map(Arc::new)
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub(crate) fn linker(&self) -> &Linker<HostState> {
+        &self.inner.linker
+    }
+
+    pub(crate) fn cache(&self) -> Option<&ComponentCache> {
+        self.inner.cache.as_ref()
+    }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn start_epoch_clock(inner: Weak<EngineInner>) {
+    let spawned = thread::Builder::new()
+        .name("weir-epoch".into())
+        .spawn(move || {
+            loop {
+                thread::sleep(EPOCH_TICK);
+                match inner.upgrade() {
+                    Some(inner) => inner.engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        // Without the clock no deadline fires, so a looping plugin would hang its worker.
+        panic!("cannot start the plugin deadline clock thread: {error}");
+    }
+}
