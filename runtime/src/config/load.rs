@@ -101,7 +101,11 @@ impl Checker {
             let prefix = format!("pipelines[{index}]");
 
             if pipeline.name.value.trim().is_empty() {
-                self.error(&pipeline.name, format!("{prefix}.name"), "must not be empty".into());
+                self.error(
+                    &pipeline.name,
+                    format!("{prefix}.name"),
+                    "must not be empty".into(),
+                );
             } else if !names.insert(pipeline.name.value.clone()) {
                 let message = format!("duplicate pipeline name `{}`", pipeline.name.value);
                 self.error(&pipeline.name, format!("{prefix}.name"), message);
@@ -123,7 +127,11 @@ impl Checker {
             let batch_size = source.batch_size.value;
             if batch_size == 0 || batch_size > MAX_BATCH_SIZE {
                 let message = format!("is {batch_size}; use a value from 1 to {MAX_BATCH_SIZE}");
-                self.error(&source.batch_size, format!("{prefix}.source.batch_size"), message);
+                self.error(
+                    &source.batch_size,
+                    format!("{prefix}.source.batch_size"),
+                    message,
+                );
             }
 
             let sink = &mut pipeline.sink;
@@ -136,7 +144,11 @@ impl Checker {
                 let message = "the pipeline has no step; add at least one plugin".into();
                 self.error_at(location, format!("{prefix}.steps"), message);
             }
-            self.check_failure(&pipeline.failure, &pipeline.name, format!("{prefix}.failure"));
+            self.check_failure(
+                &pipeline.failure,
+                &pipeline.name,
+                format!("{prefix}.failure"),
+            );
             self.check_limits(&pipeline.limits, &pipeline.name, format!("{prefix}.limits"));
 
             let mut step_names = HashSet::new();
@@ -186,7 +198,8 @@ impl Checker {
             let message = "initial_backoff is longer than max_backoff".into();
             self.error(owner, format!("{key}.initial_backoff"), message);
         }
-        if policy.on_exhausted == Some(OnExhausted::DeadLetter) && policy.dead_letter_topic.is_none()
+        if policy.on_exhausted == Some(OnExhausted::DeadLetter)
+            && policy.dead_letter_topic.is_none()
         {
             let message = "is `dead-letter` but no dead_letter_topic is set".into();
             self.error(owner, format!("{key}.on_exhausted"), message);

@@ -8,7 +8,7 @@ mod load;
 mod model;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use load::{load_pipeline_file, parse_pipeline_file};
+pub use load::{check_topic_name, load_pipeline_file, parse_pipeline_file};
 pub use model::{
     FailurePolicy, Limits, OnExhausted, PipelineConfig, PipelineFile, SinkConfig, SinkKind,
     SourceConfig, SourceKind, StartPosition, StepConfig,

@@ -99,6 +99,22 @@ pub struct SinkConfig {
     pub path: Spanned<PathBuf>,
     /// Topic of every output whose plugin names no topic.
     pub topic: Spanned<String>,
+    /// Outputs one event may produce; more is a failure of that event.
+    #[serde(default = "default_max_outputs_per_event")]
+    pub max_outputs_per_event: usize,
+    /// Largest output record, counting key, value and headers, such as `1 MiB`.
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: ByteSize,
+}
+
+fn default_max_outputs_per_event() -> usize {
+    1000
+}
+
+/// Matches the default `message.max.bytes` of a Kafka broker, so that a pipeline that runs on
+/// embedded topics does not fail on Kafka for record size.
+fn default_max_record_bytes() -> ByteSize {
+    ByteSize::b(1_048_588)
 }
 
 /// One plugin step of the chain.

@@ -152,7 +152,7 @@ pub enum LocalError {
         partition: u32,
         /// Offset of the record.
         offset: i64,
-        /// What is wrong with it.
+        /// Description of the damage.
         reason: String,
     },
 

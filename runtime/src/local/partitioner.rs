@@ -109,7 +109,11 @@ mod tests {
             let key_bytes = key.as_bytes();
             assert_eq!(partition_for_key(key_bytes, 3), on_3, "{key:?} on 3");
             assert_eq!(partition_for_key(key_bytes, 12), on_12, "{key:?} on 12");
-            assert_eq!(partition_for_key(key_bytes, 1024), on_1024, "{key:?} on 1024");
+            assert_eq!(
+                partition_for_key(key_bytes, 1024),
+                on_1024,
+                "{key:?} on 1024"
+            );
         }
     }
 

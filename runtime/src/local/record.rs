@@ -192,7 +192,10 @@ mod tests {
 
         for length in 1..blob.len() {
             let result = decode_headers(Some(&blob[..length]));
-            assert!(result.is_err(), "prefix of {length} bytes decoded: {result:?}");
+            assert!(
+                result.is_err(),
+                "prefix of {length} bytes decoded: {result:?}"
+            );
         }
     }
 

@@ -13,6 +13,9 @@ pub(crate) const APPLICATION_ID: i32 = 0x5745_4952;
 /// `PRAGMA user_version` of the schema that this build creates and reads.
 pub(crate) const SCHEMA_VERSION: i32 = 1;
 
+/// Size in bytes above which a checkpoint truncates the WAL file.
+const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+
 /// Tables of schema version 1.
 ///
 /// - `topics`: one row per topic. `next_round_robin` is the partition that the next
@@ -64,13 +67,19 @@ CREATE TABLE group_offsets (
 ///
 /// WAL mode lets readers run while one connection writes. `synchronous=FULL` makes each
 /// commit wait for an fsync of the WAL, so an acknowledged write survives a crash of the
-/// process or of the machine. The busy timeout makes a connection wait for the write lock
-/// instead of failing at once while another connection or process writes.
-pub(crate) fn open_connection(path: &Path, busy_timeout: Duration) -> Result<Connection, LocalError> {
+/// process, and of the machine when the storage honours fsync. The busy timeout makes a
+/// connection wait for the write lock instead of failing at once while another
+/// connection or process writes.
+pub(crate) fn open_connection(
+    path: &Path,
+    busy_timeout: Duration,
+) -> Result<Connection, LocalError> {
     let sqlite_error = |source| LocalError::sqlite(path.to_owned(), busy_timeout, source);
 
     let connection = Connection::open(path).map_err(sqlite_error)?;
-    connection.busy_timeout(busy_timeout).map_err(sqlite_error)?;
+    connection
+        .busy_timeout(busy_timeout)
+        .map_err(sqlite_error)?;
 
     let journal_mode: String = connection
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
@@ -83,6 +92,12 @@ pub(crate) fn open_connection(path: &Path, busy_timeout: Duration) -> Result<Con
     }
     connection
         .pragma_update(None, "synchronous", "FULL")
+        .map_err(sqlite_error)?;
+    // A checkpoint leaves the WAL file at the size of the largest transaction since it was
+    // created, such as one large `weir topic produce`. This truncates it back after a
+    // checkpoint when it exceeds 64 MiB.
+    connection
+        .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)
         .map_err(sqlite_error)?;
 
     // The store prepares about a dozen distinct statements, and rusqlite caches 16 by

@@ -1,14 +1,13 @@
 //! [`LocalStore`]: partitioned topics and consumer-group offsets in one SQLite file.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
+use super::batch::BatchWriter;
 use super::error::MAX_PARTITIONS;
-use super::partitioner::partition_for_key;
-use super::record::{decode_headers, encode_headers};
+use super::record::decode_headers;
 use super::schema::open_connection;
 use super::{GroupOffset, LocalError, NewRecord, Record};
 
@@ -22,7 +21,7 @@ pub const DATABASE_FILE_NAME: &str = "weir.db";
 /// blocked by a stuck or very large transaction rather than by normal traffic.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Maximum length of a topic name in bytes, as in Kafka.
+/// Maximum length of a topic name, as in Kafka.
 const MAX_TOPIC_NAME_LENGTH: usize = 249;
 
 /// A topic and the end offset of each of its partitions.
@@ -43,13 +42,15 @@ pub struct TopicInfo {
 /// program opens one per thread. Connections of several threads and processes (such as
 /// `weir run` and `weir topic produce`) can use the same folder at once:
 ///
-/// - Reads never wait, and see the data committed when their statement starts.
+/// - Reads do not wait for writers, and see the data committed when their statement
+///   starts.
 /// - Writes take the database's write lock with `BEGIN IMMEDIATE`, so they run one at a
 ///   time. A writer waits up to the busy timeout ([`DEFAULT_BUSY_TIMEOUT`] unless
 ///   [`set_busy_timeout`](Self::set_busy_timeout) changes it) and then fails with
 ///   [`LocalError::Busy`].
-/// - A write that returned `Ok` is on disk. It survives a crash of the process or of the
-///   machine, because every commit waits for an fsync of the write-ahead log.
+/// - A write that returned `Ok` is on disk. It survives a crash of the process, and of
+///   the machine when the storage honours fsync, because every commit waits for an
+///   fsync of the write-ahead log.
 ///
 /// Topics cannot be deleted and their partition counts cannot change.
 // NOTE: nothing deletes records yet, so the database grows until the folder is removed.
@@ -59,23 +60,23 @@ pub struct LocalStore {
 }
 
 /// Path and busy timeout of a connection, which every error of the connection names.
-struct DatabaseFile {
-    path: PathBuf,
+pub(super) struct DatabaseFile {
+    pub(super) path: PathBuf,
     busy_timeout: Duration,
 }
 
 impl DatabaseFile {
-    fn error(&self, source: rusqlite::Error) -> LocalError {
+    pub(super) fn error(&self, source: rusqlite::Error) -> LocalError {
         LocalError::sqlite(self.path.clone(), self.busy_timeout, source)
     }
 }
 
 /// Row of an existing topic.
 #[derive(Debug, Clone, Copy)]
-struct TopicRow {
-    topic_id: i64,
-    partitions: u32,
-    next_round_robin: u32,
+pub(super) struct TopicRow {
+    pub(super) topic_id: i64,
+    pub(super) partitions: u32,
+    pub(super) next_round_robin: u32,
 }
 
 impl LocalStore {
@@ -233,13 +234,10 @@ impl LocalStore {
     /// continue from its end offset without gaps, in the order of `records`. A record's
     /// partition is its explicit one when set, checked against the topic's partition
     /// count. Otherwise a keyed record goes where Kafka's default partitioner puts it
-    /// (see [`partition_for_key`]), and a keyless record goes to the topic's next
+    /// (see [`partition_for_key`](super::partitioner::partition_for_key)), and a keyless record goes to the topic's next
     /// partition in round-robin order. The round-robin position is stored with the topic,
     /// so it carries on across connections and processes.
-    pub fn append(
-        &mut self,
-        records: &[NewRecord],
-    ) -> Result<Vec<(String, u32, i64)>, LocalError> {
+    pub fn append(&mut self, records: &[NewRecord]) -> Result<Vec<(String, u32, i64)>, LocalError> {
         self.commit(records, &[])
     }
 
@@ -274,7 +272,9 @@ impl LocalStore {
         }
 
         writer.finish()?;
-        transaction.commit().map_err(|source| database.error(source))?;
+        transaction
+            .commit()
+            .map_err(|source| database.error(source))?;
         Ok(positions)
     }
 
@@ -322,12 +322,14 @@ impl LocalStore {
         while let Some(row) = rows.next().map_err(sql_error)? {
             let offset: i64 = row.get(0).map_err(sql_error)?;
             let headers_blob: Option<Vec<u8>> = row.get(4).map_err(sql_error)?;
-            let headers = decode_headers(headers_blob.as_deref()).map_err(|reason| LocalError::CorruptRecord {
-                path: self.database.path.clone(),
-                topic: topic.to_owned(),
-                partition,
-                offset,
-                reason,
+            let headers = decode_headers(headers_blob.as_deref()).map_err(|reason| {
+                LocalError::CorruptRecord {
+                    path: self.database.path.clone(),
+                    topic: topic.to_owned(),
+                    partition,
+                    offset,
+                    reason,
+                }
             })?;
 
             records.push(Record {
@@ -433,20 +435,25 @@ pub fn validate_topic_name(name: &str) -> Result<(), LocalError> {
     if name == "." || name == ".." {
         return Err(invalid("`.` and `..` are reserved".to_owned()));
     }
-    if name.len() > MAX_TOPIC_NAME_LENGTH {
-        return Err(invalid(format!(
-            "the name is {} characters long",
-            name.chars().count()
-        )));
-    }
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
     if let Some(character) = name.chars().find(|&c| !allowed(c)) {
         return Err(invalid(format!("it contains {character:?}")));
     }
+    // Only ASCII is left, so the byte length is the character count.
+    if name.len() > MAX_TOPIC_NAME_LENGTH {
+        return Err(invalid(format!(
+            "the name is {} characters long",
+            name.len()
+        )));
+    }
     Ok(())
 }
 
-fn check_partition(topic: &str, partition: u32, partitions: u32) -> Result<(), LocalError> {
+pub(super) fn check_partition(
+    topic: &str,
+    partition: u32,
+    partitions: u32,
+) -> Result<(), LocalError> {
     if partition >= partitions {
         return Err(LocalError::InvalidPartition {
             topic: topic.to_owned(),
@@ -457,9 +464,14 @@ fn check_partition(topic: &str, partition: u32, partitions: u32) -> Result<(), L
     Ok(())
 }
 
-fn find_topic(connection: &Connection, name: &str) -> rusqlite::Result<Option<TopicRow>> {
+pub(super) fn find_topic(
+    connection: &Connection,
+    name: &str,
+) -> rusqlite::Result<Option<TopicRow>> {
     connection
-        .prepare_cached("SELECT topic_id, partitions, next_round_robin FROM topics WHERE name = ?1")?
+        .prepare_cached(
+            "SELECT topic_id, partitions, next_round_robin FROM topics WHERE name = ?1",
+        )?
         .query_row(params![name], |row| {
             Ok(TopicRow {
                 topic_id: row.get(0)?,
@@ -470,224 +482,23 @@ fn find_topic(connection: &Connection, name: &str) -> rusqlite::Result<Option<To
         .optional()
 }
 
-fn read_end_offset(connection: &Connection, topic_id: i64, partition: u32) -> rusqlite::Result<i64> {
+pub(super) fn read_end_offset(
+    connection: &Connection,
+    topic_id: i64,
+    partition: u32,
+) -> rusqlite::Result<i64> {
     connection
         .prepare_cached("SELECT end_offset FROM partitions WHERE topic_id = ?1 AND partition = ?2")?
         .query_row(params![topic_id, partition], |row| row.get(0))
 }
 
 /// Milliseconds since the Unix epoch, or 0 when the clock is before 1970.
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Writes one batch inside an open write transaction.
-///
-/// It keeps each touched topic's round-robin position and each touched partition's end
-/// offset in memory while the batch runs, and [`finish`](Self::finish) writes them back.
-/// Returning early on an error drops the transaction, which rolls back everything.
-struct BatchWriter<'a> {
-    transaction: &'a Transaction<'a>,
-    database: &'a DatabaseFile,
-    topics: HashMap<String, BatchTopic>,
-    partitions: HashMap<(i64, u32), BatchPartition>,
-    now_ms: i64,
-}
-
-struct BatchTopic {
-    row: TopicRow,
-    next_round_robin: u32,
-    round_robin_moved: bool,
-}
-
-struct BatchPartition {
-    end_offset: i64,
-    appended: bool,
-}
-
-impl<'a> BatchWriter<'a> {
-    fn new(transaction: &'a Transaction<'a>, database: &'a DatabaseFile) -> Self {
-        BatchWriter {
-            transaction,
-            database,
-            topics: HashMap::new(),
-            partitions: HashMap::new(),
-            now_ms: now_ms(),
-        }
-    }
-
-    /// Appends record number `index` of the batch and returns its position.
-    fn append(&mut self, index: usize, record: &NewRecord) -> Result<(String, u32, i64), LocalError> {
-        let invalid = |reason: String| LocalError::InvalidRecord {
-            topic: record.topic.clone(),
-            index,
-            reason,
-        };
-        let timestamp_ms = match record.timestamp_ms {
-            Some(timestamp_ms) if timestamp_ms < 0 => {
-                return Err(invalid(format!(
-                    "timestamp_ms is {timestamp_ms}, but a timestamp cannot be negative"
-                )));
-            }
-            Some(timestamp_ms) => timestamp_ms,
-            None => self.now_ms,
-        };
-        let headers = encode_headers(&record.headers).map_err(invalid)?;
-
-        let topic = self.topic(&record.topic)?;
-        let partition = match (record.partition, &record.key) {
-            (Some(partition), _) => {
-                check_partition(&record.topic, partition, topic.row.partitions)?;
-                partition
-            }
-            (None, Some(key)) => partition_for_key(key, topic.row.partitions),
-            (None, None) => {
-                let partition = topic.next_round_robin % topic.row.partitions;
-                topic.next_round_robin = (partition + 1) % topic.row.partitions;
-                topic.round_robin_moved = true;
-                partition
-            }
-        };
-        let topic_id = topic.row.topic_id;
-
-        let partition_state = self.partition(topic_id, partition)?;
-        let offset = partition_state.end_offset;
-        partition_state.end_offset += 1;
-        partition_state.appended = true;
-
-        self.transaction
-            .prepare_cached(
-                "INSERT INTO records (topic_id, partition, offset, timestamp_ms, key, value, headers)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .and_then(|mut statement| {
-                statement.execute(params![
-                    topic_id,
-                    partition,
-                    offset,
-                    timestamp_ms,
-                    record.key,
-                    record.value,
-                    headers,
-                ])
-            })
-            .map_err(|source| self.database.error(source))?;
-
-        Ok((record.topic.clone(), partition, offset))
-    }
-
-    /// Stores one group offset after checking it against the partition's end offset,
-    /// which includes the records that this batch appended.
-    fn store_group_offset(&mut self, offset: &GroupOffset) -> Result<(), LocalError> {
-        if offset.group.is_empty() {
-            return Err(LocalError::EmptyGroupId);
-        }
-        let topic_row = self.topic(&offset.topic)?.row;
-        check_partition(&offset.topic, offset.partition, topic_row.partitions)?;
-        let end_offset = self.partition(topic_row.topic_id, offset.partition)?.end_offset;
-
-        let invalid = |reason: String| LocalError::InvalidOffset {
-            topic: offset.topic.clone(),
-            partition: offset.partition,
-            offset: offset.next_offset,
-            reason,
-        };
-        if offset.next_offset < 0 {
-            return Err(invalid(format!(
-                "group `{}` cannot commit a negative offset",
-                offset.group
-            )));
-        }
-        if offset.next_offset > end_offset {
-            return Err(invalid(format!(
-                "group `{}` cannot commit past the end offset {end_offset}",
-                offset.group
-            )));
-        }
-
-        self.transaction
-            .prepare_cached(
-                "INSERT INTO group_offsets (group_id, topic_id, partition, next_offset, committed_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (group_id, topic_id, partition)
-                 DO UPDATE SET next_offset = excluded.next_offset, committed_ms = excluded.committed_ms",
-            )
-            .and_then(|mut statement| {
-                statement.execute(params![
-                    offset.group,
-                    topic_row.topic_id,
-                    offset.partition,
-                    offset.next_offset,
-                    self.now_ms,
-                ])
-            })
-            .map_err(|source| self.database.error(source))?;
-        Ok(())
-    }
-
-    /// Writes the end offsets and round-robin positions that the batch moved.
-    fn finish(self) -> Result<(), LocalError> {
-        let sql_error = |source| self.database.error(source);
-
-        let mut update_partition = self
-            .transaction
-            .prepare_cached("UPDATE partitions SET end_offset = ?3 WHERE topic_id = ?1 AND partition = ?2")
-            .map_err(sql_error)?;
-        for ((topic_id, partition), state) in &self.partitions {
-            if state.appended {
-                update_partition
-                    .execute(params![topic_id, partition, state.end_offset])
-                    .map_err(sql_error)?;
-            }
-        }
-
-        let mut update_topic = self
-            .transaction
-            .prepare_cached("UPDATE topics SET next_round_robin = ?2 WHERE topic_id = ?1")
-            .map_err(sql_error)?;
-        for topic in self.topics.values() {
-            if topic.round_robin_moved {
-                update_topic
-                    .execute(params![topic.row.topic_id, topic.next_round_robin])
-                    .map_err(sql_error)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn topic(&mut self, name: &str) -> Result<&mut BatchTopic, LocalError> {
-        if !self.topics.contains_key(name) {
-            let row = find_topic(self.transaction, name)
-                .map_err(|source| self.database.error(source))?
-                .ok_or_else(|| LocalError::UnknownTopic {
-                    topic: name.to_owned(),
-                    path: self.database.path.clone(),
-                })?;
-            let topic = BatchTopic {
-                row,
-                next_round_robin: row.next_round_robin,
-                round_robin_moved: false,
-            };
-            self.topics.insert(name.to_owned(), topic);
-        }
-        Ok(self.topics.get_mut(name).expect("inserted above"))
-    }
-
-    fn partition(&mut self, topic_id: i64, partition: u32) -> Result<&mut BatchPartition, LocalError> {
-        let key = (topic_id, partition);
-        if !self.partitions.contains_key(&key) {
-            let end_offset = read_end_offset(self.transaction, topic_id, partition)
-                .map_err(|source| self.database.error(source))?;
-            let state = BatchPartition {
-                end_offset,
-                appended: false,
-            };
-            self.partitions.insert(key, state);
-        }
-        Ok(self.partitions.get_mut(&key).expect("inserted above"))
-    }
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
 }
 
 #[cfg(test)]
@@ -760,7 +571,13 @@ mod tests {
             .pragma_query_value(None, "synchronous", |row| row.get(0))
             .unwrap();
 
+        let journal_size_limit: i64 = store
+            .connection
+            .pragma_query_value(None, "journal_size_limit", |row| row.get(0))
+            .unwrap();
+
         assert_eq!(journal_mode, "wal");
+        assert_eq!(journal_size_limit, 64 * 1024 * 1024);
         // 2 is FULL in SQLite's numbering (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA).
         assert_eq!(synchronous, 2);
         assert!(store.path().ends_with(DATABASE_FILE_NAME));
@@ -791,13 +608,21 @@ mod tests {
             ])
             .unwrap();
         let second = store
-            .append(&[to_partition("orders", 2, "e"), to_partition("orders", 0, "f")])
+            .append(&[
+                to_partition("orders", 2, "e"),
+                to_partition("orders", 0, "f"),
+            ])
             .unwrap();
 
         let position = |partition, offset| ("orders".to_owned(), partition, offset);
         assert_eq!(
             first,
-            vec![position(0, 0), position(2, 0), position(0, 1), position(0, 2)]
+            vec![
+                position(0, 0),
+                position(2, 0),
+                position(0, 1),
+                position(0, 2)
+            ]
         );
         assert_eq!(second, vec![position(2, 1), position(0, 3)]);
         assert_eq!(store.end_offset("orders", 0).unwrap(), 4);
@@ -808,7 +633,10 @@ mod tests {
         let offsets: Vec<i64> = partition_0.iter().map(|record| record.offset).collect();
         assert_eq!(offsets, vec![0, 1, 2, 3]);
         assert_eq!(values(&partition_0), vec!["a", "c", "d", "f"]);
-        assert_eq!(values(&store.read("orders", 2, 0, 100).unwrap()), vec!["b", "e"]);
+        assert_eq!(
+            values(&store.read("orders", 2, 0, 100).unwrap()),
+            vec!["b", "e"]
+        );
     }
 
     #[test]
@@ -823,7 +651,9 @@ mod tests {
     fn append_failing_record_stores_nothing() {
         let (_dir, mut store) = open_temp();
         store.create_topic("orders", 2).unwrap();
-        store.append(&[to_partition("orders", 0, "before")]).unwrap();
+        store
+            .append(&[to_partition("orders", 0, "before")])
+            .unwrap();
 
         let bad_batches = [
             vec![
@@ -851,7 +681,10 @@ mod tests {
 
         assert_eq!(store.end_offset("orders", 0).unwrap(), 1);
         assert_eq!(store.end_offset("orders", 1).unwrap(), 0);
-        assert_eq!(values(&store.read("orders", 0, 0, 10).unwrap()), vec!["before"]);
+        assert_eq!(
+            values(&store.read("orders", 0, 0, 10).unwrap()),
+            vec!["before"]
+        );
         assert_eq!(store.read("orders", 1, 0, 10).unwrap(), Vec::new());
         // The failed batches moved the round-robin position in memory only.
         let positions = store.append(&[keyless("orders")]).unwrap();
@@ -875,7 +708,10 @@ mod tests {
             ])
             .unwrap();
 
-        let partitions: Vec<u32> = positions.iter().map(|(_, partition, _)| *partition).collect();
+        let partitions: Vec<u32> = positions
+            .iter()
+            .map(|(_, partition, _)| *partition)
+            .collect();
         assert_eq!(partitions, vec![2, 1, 0, 11, 9]);
     }
 
@@ -883,20 +719,27 @@ mod tests {
     fn append_keyless_round_robin_persists() {
         let dir = tempfile::tempdir().unwrap();
         let partitions_of = |positions: Vec<(String, u32, i64)>| -> Vec<u32> {
-            positions.into_iter().map(|(_, partition, _)| partition).collect()
+            positions
+                .into_iter()
+                .map(|(_, partition, _)| partition)
+                .collect()
         };
 
         {
             let mut store = LocalStore::open(dir.path()).unwrap();
             store.create_topic("events", 3).unwrap();
-            let first = store.append(&[keyless("events"), keyless("events")]).unwrap();
+            let first = store
+                .append(&[keyless("events"), keyless("events")])
+                .unwrap();
             assert_eq!(partitions_of(first), vec![0, 1]);
 
             // An explicit partition or a key leaves the round-robin position alone.
             store
                 .append(&[to_partition("events", 0, "x"), keyed("events", "k")])
                 .unwrap();
-            let second = store.append(&[keyless("events"), keyless("events")]).unwrap();
+            let second = store
+                .append(&[keyless("events"), keyless("events")])
+                .unwrap();
             assert_eq!(partitions_of(second), vec![2, 0]);
         }
 
@@ -924,7 +767,14 @@ mod tests {
 
         let error = store.append(&[to_partition("orders", 3, "x")]).unwrap_err();
 
-        assert!(matches!(error, LocalError::InvalidPartition { partition: 3, partitions: 3, .. }));
+        assert!(matches!(
+            error,
+            LocalError::InvalidPartition {
+                partition: 3,
+                partitions: 3,
+                ..
+            }
+        ));
         assert_eq!(
             error.to_string(),
             "partition 3 not found in topic `orders`, which has partitions 0 to 2"
@@ -950,8 +800,16 @@ mod tests {
         let after = now_ms();
         let records = store.read("t", 0, 0, 10).unwrap();
         assert_eq!(records[0].timestamp_ms, 1_700_000_000_000);
-        assert!(records[1].timestamp_ms >= before, "{} < {before}", records[1].timestamp_ms);
-        assert!(records[1].timestamp_ms <= after, "{} > {after}", records[1].timestamp_ms);
+        assert!(
+            records[1].timestamp_ms >= before,
+            "{} < {before}",
+            records[1].timestamp_ms
+        );
+        assert!(
+            records[1].timestamp_ms <= after,
+            "{} > {after}",
+            records[1].timestamp_ms
+        );
     }
 
     #[test]
@@ -1005,7 +863,11 @@ mod tests {
         assert_eq!(records.len(), 3);
         for (offset, (record, input)) in records.iter().zip(&inputs).enumerate() {
             assert_eq!(record.offset, offset as i64);
-            assert_eq!(record.timestamp_ms, input.timestamp_ms.unwrap(), "offset {offset}");
+            assert_eq!(
+                record.timestamp_ms,
+                input.timestamp_ms.unwrap(),
+                "offset {offset}"
+            );
             assert_eq!(record.key, input.key, "key at offset {offset}");
             assert_eq!(record.value, input.value, "value at offset {offset}");
             assert_eq!(record.headers, input.headers, "headers at offset {offset}");
@@ -1021,16 +883,25 @@ mod tests {
             .collect();
         store.append(&batch).unwrap();
 
-        assert_eq!(values(&store.read("t", 1, 3, 4).unwrap()), vec!["3", "4", "5", "6"]);
+        assert_eq!(
+            values(&store.read("t", 1, 3, 4).unwrap()),
+            vec!["3", "4", "5", "6"]
+        );
         assert_eq!(values(&store.read("t", 1, 8, 100).unwrap()), vec!["8", "9"]);
         assert_eq!(store.read("t", 1, 10, 100).unwrap(), Vec::new());
         assert_eq!(store.read("t", 1, 0, 0).unwrap(), Vec::new());
         assert_eq!(store.read("t", 0, 0, 100).unwrap(), Vec::new());
 
         let negative = store.read("t", 1, -1, 10).unwrap_err();
-        assert!(matches!(negative, LocalError::InvalidOffset { offset: -1, .. }));
+        assert!(matches!(
+            negative,
+            LocalError::InvalidOffset { offset: -1, .. }
+        ));
         let missing_partition = store.read("t", 2, 0, 10).unwrap_err();
-        assert!(matches!(missing_partition, LocalError::InvalidPartition { .. }));
+        assert!(matches!(
+            missing_partition,
+            LocalError::InvalidPartition { .. }
+        ));
         let missing_topic = store.read("nope", 0, 0, 10).unwrap_err();
         assert!(matches!(missing_topic, LocalError::UnknownTopic { .. }));
         let missing_end = store.end_offset("nope", 0).unwrap_err();
@@ -1044,8 +915,14 @@ mod tests {
 
         let error = store.create_topic("orders", 1).unwrap_err();
 
-        assert!(matches!(error, LocalError::TopicExists { partitions: 4, .. }));
-        assert_eq!(error.to_string(), "topic `orders` already exists with 4 partitions");
+        assert!(matches!(
+            error,
+            LocalError::TopicExists { partitions: 4, .. }
+        ));
+        assert_eq!(
+            error.to_string(),
+            "topic `orders` already exists with 4 partitions"
+        );
         assert_eq!(store.topic("orders").unwrap().unwrap().partitions, 4);
     }
 
@@ -1071,7 +948,15 @@ mod tests {
     #[test]
     fn topic_names_follow_kafka_rules() {
         let longest = "x".repeat(249);
-        let valid = ["a", "orders", "Orders.v2", "dead_letter-1", "..a", "...", &longest];
+        let valid = [
+            "a",
+            "orders",
+            "Orders.v2",
+            "dead_letter-1",
+            "..a",
+            "...",
+            &longest,
+        ];
         for name in valid {
             assert!(validate_topic_name(name).is_ok(), "{name:?} rejected");
         }
@@ -1096,7 +981,10 @@ mod tests {
         store.create_topic("b-topic", 2).unwrap();
         store.create_topic("a-topic", 1).unwrap();
         store
-            .append(&[to_partition("b-topic", 1, "x"), to_partition("b-topic", 1, "y")])
+            .append(&[
+                to_partition("b-topic", 1, "x"),
+                to_partition("b-topic", 1, "y"),
+            ])
             .unwrap();
 
         let topics = store.topics().unwrap();
@@ -1123,7 +1011,9 @@ mod tests {
         let (_dir, mut store) = open_temp();
         store.create_topic("in", 2).unwrap();
         store.create_topic("out", 1).unwrap();
-        let inputs: Vec<NewRecord> = (0..5).map(|i| to_partition("in", 1, &i.to_string())).collect();
+        let inputs: Vec<NewRecord> = (0..5)
+            .map(|i| to_partition("in", 1, &i.to_string()))
+            .collect();
         store.append(&inputs).unwrap();
         assert_eq!(store.committed_offset("g", "in", 1).unwrap(), None);
 
@@ -1134,11 +1024,17 @@ mod tests {
             )
             .unwrap();
 
-        assert_eq!(positions, vec![("out".to_owned(), 0, 0), ("out".to_owned(), 0, 1)]);
+        assert_eq!(
+            positions,
+            vec![("out".to_owned(), 0, 0), ("out".to_owned(), 0, 1)]
+        );
         assert_eq!(store.committed_offset("g", "in", 1).unwrap(), Some(3));
         assert_eq!(store.committed_offset("g", "in", 0).unwrap(), None);
         assert_eq!(store.committed_offset("other", "in", 1).unwrap(), None);
-        assert_eq!(values(&store.read("out", 0, 0, 10).unwrap()), vec!["o1", "o2"]);
+        assert_eq!(
+            values(&store.read("out", 0, 0, 10).unwrap()),
+            vec!["o1", "o2"]
+        );
     }
 
     #[test]
@@ -1189,14 +1085,19 @@ mod tests {
     fn commit_offset_can_move_backwards() {
         let (_dir, mut store) = open_temp();
         store.create_topic("in", 1).unwrap();
-        let inputs: Vec<NewRecord> = (0..4).map(|i| to_partition("in", 0, &i.to_string())).collect();
+        let inputs: Vec<NewRecord> = (0..4)
+            .map(|i| to_partition("in", 0, &i.to_string()))
+            .collect();
         store.append(&inputs).unwrap();
 
         store.commit(&[], &[group_offset("g", "in", 0, 4)]).unwrap();
         store.commit(&[], &[group_offset("g", "in", 0, 1)]).unwrap();
 
         assert_eq!(store.committed_offset("g", "in", 0).unwrap(), Some(1));
-        assert_eq!(store.group_offsets("g").unwrap(), vec![group_offset("g", "in", 0, 1)]);
+        assert_eq!(
+            store.group_offsets("g").unwrap(),
+            vec![group_offset("g", "in", 0, 1)]
+        );
     }
 
     #[test]
@@ -1273,13 +1174,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DATABASE_FILE_NAME);
         let foreign = Connection::open(&path).unwrap();
-        foreign.execute_batch("CREATE TABLE notes (text TEXT)").unwrap();
+        foreign
+            .execute_batch("CREATE TABLE notes (text TEXT)")
+            .unwrap();
         drop(foreign);
 
-        let error = LocalStore::open(dir.path()).err().expect("foreign database opened");
+        let error = LocalStore::open(dir.path())
+            .err()
+            .expect("foreign database opened");
 
-        assert!(matches!(error, LocalError::NotWeirDatabase { application_id: 0, .. }));
-        assert!(error.to_string().contains("is not a Weir database"), "{error}");
+        assert!(matches!(
+            error,
+            LocalError::NotWeirDatabase {
+                application_id: 0,
+                ..
+            }
+        ));
+        assert!(
+            error.to_string().contains("is not a Weir database"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -1291,9 +1205,18 @@ mod tests {
         raw.pragma_update(None, "user_version", 7).unwrap();
         drop(raw);
 
-        let error = LocalStore::open(dir.path()).err().expect("newer schema opened");
+        let error = LocalStore::open(dir.path())
+            .err()
+            .expect("newer schema opened");
 
-        assert!(matches!(error, LocalError::UnsupportedSchema { found: 7, supported: 1, .. }));
+        assert!(matches!(
+            error,
+            LocalError::UnsupportedSchema {
+                found: 7,
+                supported: 1,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -1324,7 +1247,10 @@ mod tests {
         const BATCHES: usize = 50;
         const BATCH_SIZE: usize = 20;
         let dir = tempfile::tempdir().unwrap();
-        LocalStore::open(dir.path()).unwrap().create_topic("shared", 1).unwrap();
+        LocalStore::open(dir.path())
+            .unwrap()
+            .create_topic("shared", 1)
+            .unwrap();
         let barrier = Arc::new(Barrier::new(2));
 
         let writers: Vec<_> = ["left", "right"]
@@ -1337,7 +1263,13 @@ mod tests {
                     barrier.wait();
                     for batch in 0..BATCHES {
                         let records: Vec<NewRecord> = (0..BATCH_SIZE)
-                            .map(|i| to_partition("shared", 0, &format!("{writer}-{}", batch * BATCH_SIZE + i)))
+                            .map(|i| {
+                                to_partition(
+                                    "shared",
+                                    0,
+                                    &format!("{writer}-{}", batch * BATCH_SIZE + i),
+                                )
+                            })
                             .collect();
                         store.append(&records).unwrap();
                     }
@@ -1362,7 +1294,11 @@ mod tests {
                 .iter()
                 .filter_map(|value| value.strip_prefix(&prefix).map(|n| n.parse().unwrap()))
                 .collect();
-            assert_eq!(sequence, (0..BATCHES * BATCH_SIZE).collect::<Vec<_>>(), "{writer}");
+            assert_eq!(
+                sequence,
+                (0..BATCHES * BATCH_SIZE).collect::<Vec<_>>(),
+                "{writer}"
+            );
         }
     }
 
@@ -1387,43 +1323,117 @@ mod tests {
         store.append(&[keyless("t")]).unwrap();
     }
 
-    /// Folder that tells `crash_child_appends_then_aborts` to run, set only by
-    /// `append_survives_process_abort` for the child process it starts.
-    const CRASH_DIR_VARIABLE: &str = "WEIR_LOCAL_STORE_CRASH_DIR";
+    /// Environment variable with the data folder of a child process that
+    /// `child_process_entry` runs in. Only tests that start a child set it.
+    const CHILD_DIR_VARIABLE: &str = "WEIR_LOCAL_STORE_CHILD_DIR";
+    /// Environment variable with what the child does: `abort` or `append`.
+    const CHILD_MODE_VARIABLE: &str = "WEIR_LOCAL_STORE_CHILD_MODE";
+    const CHILD_BATCHES: usize = 20;
+    const CHILD_BATCH_SIZE: usize = 10;
 
+    /// Runs the work of a child process, and does nothing in a normal test run.
     #[test]
-    fn crash_child_appends_then_aborts() {
-        let Some(dir) = std::env::var_os(CRASH_DIR_VARIABLE) else {
+    fn child_process_entry() {
+        let Some(dir) = std::env::var_os(CHILD_DIR_VARIABLE) else {
             return;
         };
         let mut store = LocalStore::open(Path::new(&dir)).unwrap();
-        store
-            .commit(
-                &[to_partition("t", 0, "acknowledged")],
-                &[group_offset("g", "t", 0, 1)],
-            )
-            .unwrap();
-        // Abort skips destructors, so SQLite gets no chance to checkpoint or close.
-        std::process::abort();
+
+        match std::env::var(CHILD_MODE_VARIABLE).as_deref() {
+            Ok("abort") => {
+                store
+                    .commit(
+                        &[to_partition("t", 0, "acknowledged")],
+                        &[group_offset("g", "t", 0, 1)],
+                    )
+                    .unwrap();
+                // Abort skips destructors, so SQLite gets no chance to checkpoint or close.
+                std::process::abort();
+            }
+            Ok("append") => append_numbered(&mut store, "child"),
+            other => panic!("unknown child mode {other:?}"),
+        }
+    }
+
+    /// Appends `CHILD_BATCHES` batches of values `{writer}-0`, `{writer}-1`, … to
+    /// partition 0 of topic `t`.
+    fn append_numbered(store: &mut LocalStore, writer: &str) {
+        for batch in 0..CHILD_BATCHES {
+            let records: Vec<NewRecord> = (0..CHILD_BATCH_SIZE)
+                .map(|i| {
+                    to_partition(
+                        "t",
+                        0,
+                        &format!("{writer}-{}", batch * CHILD_BATCH_SIZE + i),
+                    )
+                })
+                .collect();
+            store.append(&records).unwrap();
+        }
+    }
+
+    /// Starts this test binary as a child that runs `child_process_entry` in `mode`.
+    fn spawn_child(dir: &Path, mode: &str) -> std::process::Child {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "local::store::tests::child_process_entry",
+                "--exact",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR_VARIABLE, dir)
+            .env(CHILD_MODE_VARIABLE, mode)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
     }
 
     #[test]
     fn append_survives_process_abort() {
         let dir = tempfile::tempdir().unwrap();
-        LocalStore::open(dir.path()).unwrap().create_topic("t", 1).unwrap();
-
-        let status = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["local::store::tests::crash_child_appends_then_aborts", "--exact", "--test-threads=1"])
-            .env(CRASH_DIR_VARIABLE, dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
+        LocalStore::open(dir.path())
+            .unwrap()
+            .create_topic("t", 1)
             .unwrap();
+
+        let status = spawn_child(dir.path(), "abort").wait().unwrap();
         assert!(!status.success(), "the child process did not abort");
 
         let store = LocalStore::open(dir.path()).unwrap();
-        assert_eq!(values(&store.read("t", 0, 0, 10).unwrap()), vec!["acknowledged"]);
+        assert_eq!(
+            values(&store.read("t", 0, 0, 10).unwrap()),
+            vec!["acknowledged"]
+        );
         assert_eq!(store.committed_offset("g", "t", 0).unwrap(), Some(1));
+    }
+
+    #[test]
+    fn append_from_two_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = LocalStore::open(dir.path()).unwrap();
+        store.create_topic("t", 1).unwrap();
+
+        let mut child = spawn_child(dir.path(), "append");
+        append_numbered(&mut store, "parent");
+        let status = child.wait().unwrap();
+        assert!(status.success(), "the child process failed: {status}");
+
+        let total = 2 * CHILD_BATCHES * CHILD_BATCH_SIZE;
+        let records = store.read("t", 0, 0, total + 1).unwrap();
+        let offsets: Vec<i64> = records.iter().map(|record| record.offset).collect();
+        assert_eq!(offsets, (0..total as i64).collect::<Vec<_>>());
+        for writer in ["parent", "child"] {
+            let prefix = format!("{writer}-");
+            let sequence: Vec<usize> = values(&records)
+                .iter()
+                .filter_map(|value| value.strip_prefix(&prefix).map(|n| n.parse().unwrap()))
+                .collect();
+            assert_eq!(
+                sequence,
+                (0..CHILD_BATCHES * CHILD_BATCH_SIZE).collect::<Vec<_>>(),
+                "{writer}"
+            );
+        }
     }
 
     /// Prints rough timings of the two write patterns that matter: one large append, and
@@ -1439,7 +1449,10 @@ mod tests {
         let small = |topic: &str, i: usize| NewRecord {
             topic: topic.to_owned(),
             key: Some(format!("ord-{:06}", i % 5000).into_bytes()),
-            value: Some(format!(r#"{{"type":"OrderPlaced","order_id":"ord-{i:06}","total":"12.50"}}"#).into_bytes()),
+            value: Some(
+                format!(r#"{{"type":"OrderPlaced","order_id":"ord-{i:06}","total":"12.50"}}"#)
+                    .into_bytes(),
+            ),
             ..NewRecord::default()
         };
 

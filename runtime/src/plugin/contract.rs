@@ -20,7 +20,11 @@ const LOG_INTERFACE: &str = "weir:plugin/log";
 ///
 /// Runs before instantiation, so that a mismatch gets a message naming the versions instead of
 /// the linker's report of a missing import or export.
-pub fn check_contract(engine: &Engine, component: &Component, path: &Path) -> Result<(), PluginError> {
+pub fn check_contract(
+    engine: &Engine,
+    component: &Component,
+    path: &Path,
+) -> Result<(), PluginError> {
     let component_type = component.component_type();
 
     let exports: Vec<String> = component_type
@@ -85,7 +89,11 @@ fn check_version(path: &Path, found: &str) -> Result<(), PluginError> {
     } else {
         Err(PluginError::ContractVersion {
             path: path.to_path_buf(),
-            found: if found.is_empty() { "an unversioned package".into() } else { found.into() },
+            found: if found.is_empty() {
+                "an unversioned package".into()
+            } else {
+                found.into()
+            },
             supported: supported.into(),
         })
     }
@@ -104,10 +112,22 @@ mod tests {
 
     #[test]
     fn interface_version_splits_name() {
-        assert_eq!(interface_version("weir:plugin/handler@0.1.0", HANDLER_INTERFACE), Some("0.1.0"));
-        assert_eq!(interface_version("weir:plugin/handler", HANDLER_INTERFACE), Some(""));
-        assert_eq!(interface_version("weir:plugin/handlers@0.1.0", HANDLER_INTERFACE), None);
-        assert_eq!(interface_version("other:plugin/handler@0.1.0", HANDLER_INTERFACE), None);
+        assert_eq!(
+            interface_version("weir:plugin/handler@0.1.0", HANDLER_INTERFACE),
+            Some("0.1.0")
+        );
+        assert_eq!(
+            interface_version("weir:plugin/handler", HANDLER_INTERFACE),
+            Some("")
+        );
+        assert_eq!(
+            interface_version("weir:plugin/handlers@0.1.0", HANDLER_INTERFACE),
+            None
+        );
+        assert_eq!(
+            interface_version("other:plugin/handler@0.1.0", HANDLER_INTERFACE),
+            None
+        );
     }
 
     #[test]

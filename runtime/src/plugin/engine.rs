@@ -42,9 +42,10 @@ impl PluginEngine {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        Plugin::add_to_linker::<_, wasmtime::component::HasSelf<HostState>>(&mut linker, |state| {
-            state
-        })?;
+        Plugin::add_to_linker::<_, wasmtime::component::HasSelf<HostState>>(
+            &mut linker,
+            |state| state,
+        )?;
 
         let cache = cache_dir.map(|dir| ComponentCache::new(dir, &engine));
         let inner = Arc::new(EngineInner {

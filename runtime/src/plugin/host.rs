@@ -73,11 +73,21 @@ impl log::Host for HostState {
         let step = step.as_ref();
         let plugin = plugin.as_ref();
         match level {
-            Level::Trace => tracing::trace!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}"),
-            Level::Debug => tracing::debug!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}"),
-            Level::Info => tracing::info!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}"),
-            Level::Warn => tracing::warn!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}"),
-            Level::Error => tracing::error!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}"),
+            Level::Trace => {
+                tracing::trace!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}")
+            }
+            Level::Debug => {
+                tracing::debug!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}")
+            }
+            Level::Info => {
+                tracing::info!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}")
+            }
+            Level::Warn => {
+                tracing::warn!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}")
+            }
+            Level::Error => {
+                tracing::error!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}")
+            }
         }
     }
 }

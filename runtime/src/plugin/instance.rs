@@ -36,19 +36,23 @@ impl PluginInstance {
         let mut store = Store::new(plugin.engine().engine(), HostState::new(max_memory, log));
         store.limiter(|state| &mut state.limiter);
 
-        let deadline_ticks = limits.call_timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64;
+        let deadline_ticks = limits
+            .call_timeout
+            .as_millis()
+            .div_ceil(EPOCH_TICK.as_millis()) as u64;
         // One extra tick, because the current tick may be about to end when the call starts.
         let deadline_ticks = deadline_ticks + 1;
         store.set_epoch_deadline(deadline_ticks);
         store.epoch_deadline_trap();
 
-        let bindings = plugin
-            .pre()
-            .instantiate(&mut store)
-            .map_err(|error| PluginError::Instantiate {
-                path: plugin.path().to_path_buf(),
-                message: format!("{error:#}"),
-            })?;
+        let bindings =
+            plugin
+                .pre()
+                .instantiate(&mut store)
+                .map_err(|error| PluginError::Instantiate {
+                    path: plugin.path().to_path_buf(),
+                    message: format!("{error:#}"),
+                })?;
 
         let mut instance = Self {
             plugin: Arc::clone(plugin),

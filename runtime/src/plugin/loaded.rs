@@ -18,11 +18,17 @@ pub struct LoadedPlugin {
 }
 
 impl LoadedPlugin {
-    pub(crate) fn load(engine: &PluginEngine, path: &Path, bytes: &[u8]) -> Result<Self, PluginError> {
+    pub(crate) fn load(
+        engine: &PluginEngine,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<Self, PluginError> {
         check_header(path, bytes)?;
         let digest = hex::encode(Sha256::digest(bytes));
 
-        let cached = engine.cache().and_then(|cache| cache.get(engine.engine(), &digest));
+        let cached = engine
+            .cache()
+            .and_then(|cache| cache.get(engine.engine(), &digest));
         let component = match cached {
             Some(component) => {
                 tracing::debug!(plugin = %path.display(), %digest, "loaded compiled component from cache");

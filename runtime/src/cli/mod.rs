@@ -1,0 +1,105 @@
+//! Command-line parsing and the commands themselves; each command is a thin layer over the
+//! library.
+
+mod run;
+mod sample;
+mod topic;
+mod validate;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Runs chains of WebAssembly plugins over partitioned event streams.
+#[derive(Debug, Parser)]
+#[command(name = "weir", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Log filter in `RUST_LOG` syntax, such as `info` or `weir=debug`.
+    #[arg(long, global = true, env = "WEIR_LOG", default_value = "info")]
+    log: String,
+
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the pipelines of a pipeline file.
+    Run(run::RunArgs),
+    /// Check a pipeline file and its plugins without starting anything.
+    Validate(validate::ValidateArgs),
+    /// Create, fill and read embedded local topics.
+    #[command(subcommand)]
+    Topic(topic::TopicCommand),
+    /// Generate sample data sets.
+    #[command(subcommand)]
+    Sample(sample::SampleCommand),
+}
+
+/// Options for the compiled-component cache, shared by the commands that load plugins.
+#[derive(Debug, clap::Args)]
+struct CacheArgs {
+    /// Folder of compiled plugins [default: $WEIR_CACHE_DIR, else ~/.cache/weir/components].
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile every plugin from scratch and cache nothing.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+}
+
+impl CacheArgs {
+    fn engine(&self) -> anyhow::Result<weir::plugin::PluginEngine> {
+        let dir = if self.no_cache {
+            None
+        } else {
+            self.cache_dir
+                .clone()
+                .or_else(weir::plugin::PluginEngine::default_cache_dir)
+        };
+        weir::plugin::PluginEngine::new(dir)
+    }
+}
+
+/// Sends logs to standard error, so that commands such as `topic consume` keep standard
+/// output for their data.
+pub fn init_tracing(cli: &Cli) {
+    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|error| {
+        eprintln!(
+            "warning: invalid log filter `{}` ({error}); using `info`",
+            cli.log
+        );
+        EnvFilter::new("info")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match cli.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Runs the parsed command and returns the process exit code.
+pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run::execute(args),
+        Command::Validate(args) => validate::execute(args),
+        Command::Topic(command) => topic::execute(command),
+        Command::Sample(command) => sample::execute(command),
+    }
+}

@@ -1,0 +1,35 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use weir::config::load_pipeline_file;
+use weir::pipeline::prepare_pipeline;
+
+use super::CacheArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Pipeline file (YAML).
+    file: PathBuf,
+
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// Runs every check that `weir run` runs before it consumes: the file itself, each plugin
+/// (component, contract version, `init` with the step's config) and the topics.
+pub fn execute(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let file = load_pipeline_file(&args.file)?;
+    let engine = args.cache.engine()?;
+
+    for pipeline in &file.pipelines {
+        prepare_pipeline(&engine, pipeline).map_err(|error| {
+            error.context(format!("pipeline `{}` is invalid", pipeline.name.value))
+        })?;
+        println!(
+            "pipeline `{}`: ok ({} steps)",
+            pipeline.name.value,
+            pipeline.steps.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

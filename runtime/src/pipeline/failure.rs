@@ -1,0 +1,106 @@
+use std::time::{Duration, SystemTime};
+
+use rand::Rng;
+
+use super::chain::StepFailure;
+use crate::config::FailurePolicy;
+use crate::local::{Header, NewRecord};
+use crate::plugin::Event;
+
+/// Header names that a dead-letter record carries beside the original event's headers.
+pub mod dead_letter_header {
+    pub const ERROR: &str = "weir.error";
+    pub const ERROR_KIND: &str = "weir.error.kind";
+    pub const ATTEMPTS: &str = "weir.attempts";
+    pub const SOURCE_TOPIC: &str = "weir.source.topic";
+    pub const SOURCE_PARTITION: &str = "weir.source.partition";
+    pub const SOURCE_OFFSET: &str = "weir.source.offset";
+    pub const STEP: &str = "weir.step";
+    pub const PLUGIN_DIGEST: &str = "weir.plugin.digest";
+    pub const FAILED_AT: &str = "weir.failed.at";
+}
+
+/// Returns the wait before attempt `attempt + 1`: exponential from the policy's initial
+/// backoff, capped at its maximum, then scaled by a random factor from 0.5 to 1 so that
+/// partitions that failed together do not retry in lockstep.
+pub fn backoff(policy: &FailurePolicy, attempt: u32) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(31);
+    let base = policy
+        .initial_backoff
+        .saturating_mul(1u32 << exponent)
+        .min(policy.max_backoff);
+    let factor = rand::rng().random_range(0.5..=1.0);
+    base.mul_f64(factor)
+}
+
+/// Builds the dead-letter record of `event`: its original key, value and headers, plus
+/// headers that describe the failure.
+pub fn dead_letter_record(
+    topic: &str,
+    event: &Event,
+    failure: &StepFailure,
+    attempts: u32,
+) -> NewRecord {
+    use dead_letter_header as name;
+
+    let mut headers: Vec<Header> = event
+        .headers
+        .iter()
+        .map(|header| Header {
+            name: header.name.clone(),
+            value: header.value.clone(),
+        })
+        .collect();
+    let failed_at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+    let added = [
+        (name::ERROR, failure.message.clone()),
+        (name::ERROR_KIND, failure.kind.as_str().to_string()),
+        (name::ATTEMPTS, attempts.to_string()),
+        (name::SOURCE_TOPIC, event.topic.clone()),
+        (name::SOURCE_PARTITION, event.partition.to_string()),
+        (name::SOURCE_OFFSET, event.offset.to_string()),
+        (name::STEP, failure.step.to_string()),
+        (name::PLUGIN_DIGEST, failure.plugin_digest.clone()),
+        (name::FAILED_AT, failed_at),
+    ];
+    headers.extend(added.into_iter().map(|(name, value)| Header {
+        name: name.to_string(),
+        value: Some(value.into_bytes()),
+    }));
+
+    NewRecord {
+        topic: topic.to_string(),
+        partition: None,
+        timestamp_ms: event.timestamp_ms,
+        key: event.key.clone(),
+        value: event.value.clone(),
+        headers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_capped() {
+        let policy = FailurePolicy {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            ..FailurePolicy::default()
+        };
+
+        for _ in 0..100 {
+            let first = backoff(&policy, 1);
+            assert!(first >= Duration::from_millis(50), "first wait {first:?}");
+            assert!(first <= Duration::from_millis(100), "first wait {first:?}");
+
+            let third = backoff(&policy, 3);
+            assert!(third >= Duration::from_millis(200), "third wait {third:?}");
+            assert!(third <= Duration::from_millis(400), "third wait {third:?}");
+
+            let late = backoff(&policy, 40);
+            assert!(late <= Duration::from_secs(1), "late wait {late:?}");
+        }
+    }
+}

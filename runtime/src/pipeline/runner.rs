@@ -1,0 +1,405 @@
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::chain::{Chain, StepSpec};
+use super::stats::{PipelineStats, StatsSnapshot};
+use super::worker::{BatchProgress, PartitionWorker, WorkerSettings};
+use crate::config::{PipelineConfig, PipelineFile, StartPosition};
+use crate::local::LocalStore;
+use crate::plugin::{ConfigEntry, PluginEngine};
+
+/// How [`run_pipelines`] runs.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Run only the pipeline of this name.
+    pub pipeline: Option<String>,
+    /// Return once every partition is processed to its end, instead of waiting for more.
+    pub stop_at_end: bool,
+}
+
+/// A pipeline whose plugins are loaded and initialised and whose topics exist.
+pub struct PreparedPipeline {
+    pub name: Arc<str>,
+    pub settings: Arc<WorkerSettings>,
+    pub steps: Vec<Arc<StepSpec>>,
+    pub source_dir: PathBuf,
+    /// `None` when the sink uses the source's folder.
+    pub sink_dir: Option<PathBuf>,
+    pub partitions: Vec<(String, u32)>,
+    pub start: StartPosition,
+    pub poll_interval: Duration,
+}
+
+/// Loads every plugin of `config`, initialises one instance of each to prove its config, and
+/// checks that the source, sink and dead-letter topics exist. Blocks.
+pub fn prepare_pipeline(
+    engine: &PluginEngine,
+    config: &PipelineConfig,
+) -> anyhow::Result<PreparedPipeline> {
+    let name: Arc<str> = config.name.value.as_str().into();
+
+    let mut steps = Vec::with_capacity(config.steps.len());
+    for step in &config.steps {
+        let plugin = engine.load(&step.plugin.value)?;
+        let entries = step
+            .config
+            .iter()
+            .map(|(key, value)| ConfigEntry {
+                key: key.clone(),
+                value: match value {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                },
+            })
+            .collect();
+        tracing::info!(
+            pipeline = %name,
+            step = %step.name.value,
+            plugin = %step.plugin.value.display(),
+            digest = plugin.short_digest(),
+            "loaded plugin"
+        );
+        steps.push(Arc::new(StepSpec {
+            pipeline: Arc::clone(&name),
+            name: step.name.value.as_str().into(),
+            plugin,
+            config: entries,
+            limits: step.limits.unwrap_or(config.limits),
+            failure: step
+                .failure
+                .clone()
+                .unwrap_or_else(|| config.failure.clone()),
+        }));
+    }
+    // Fails now, with the plugin's own message, rather than in every partition worker later.
+    Chain::new(&steps, None)?;
+
+    let source_dir = config.source.path.value.clone();
+    let source = LocalStore::open(&source_dir)?;
+    let mut partitions = Vec::new();
+    for topic in &config.source.topics.value {
+        let Some(info) = source.topic(topic)? else {
+            bail!(
+                "pipeline `{name}`: source topic `{topic}` not found in {}; create it with \
+                 `weir topic create {topic} --data {}`",
+                source_dir.display(),
+                source_dir.display()
+            );
+        };
+        partitions.extend((0..info.partitions).map(|partition| (topic.clone(), partition)));
+    }
+
+    let sink_dir = config.sink.path.value.clone();
+    let same_folder = same_path(&sink_dir, &source_dir);
+    let sink = if same_folder {
+        None
+    } else {
+        Some(LocalStore::open(&sink_dir)?)
+    };
+    let sink_store = sink.as_ref().unwrap_or(&source);
+    let mut required = vec![config.sink.topic.value.clone()];
+    required.extend(config.failure.dead_letter_topic.clone());
+    for step in &steps {
+        required.extend(step.failure.dead_letter_topic.clone());
+    }
+    for topic in required {
+        if sink_store.topic(&topic)?.is_none() {
+            bail!(
+                "pipeline `{name}`: topic `{topic}` not found in {}; create it with \
+                 `weir topic create {topic} --data {}`",
+                sink_dir.display(),
+                sink_dir.display()
+            );
+        }
+    }
+
+    let settings = Arc::new(WorkerSettings {
+        pipeline: Arc::clone(&name),
+        group: config.source.group.value.clone(),
+        batch_size: config.source.batch_size.value,
+        sink_topic: config.sink.topic.value.clone(),
+        failure: config.failure.clone(),
+        max_outputs_per_event: config.sink.max_outputs_per_event,
+        max_record_bytes: usize::try_from(config.sink.max_record_bytes.as_u64())
+            .unwrap_or(usize::MAX),
+        stats: Arc::new(PipelineStats::default()),
+    });
+
+    Ok(PreparedPipeline {
+        name,
+        settings,
+        steps,
+        source_dir,
+        sink_dir: (!same_folder).then_some(sink_dir),
+        partitions,
+        start: config.source.start,
+        poll_interval: config.source.poll_interval,
+    })
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Runs the pipelines of `file` until a shutdown signal (SIGINT or SIGTERM), or, with
+/// [`RunOptions::stop_at_end`], until every partition is processed to its end.
+///
+/// Returns each pipeline's counters. A partition worker stops between batches, and every
+/// batch is committed whole or not at all, so a shutdown never leaves an event half done.
+pub async fn run_pipelines(
+    engine: PluginEngine,
+    file: PipelineFile,
+    options: RunOptions,
+) -> anyhow::Result<Vec<(String, StatsSnapshot)>> {
+    let selected: Vec<&PipelineConfig> = file
+        .pipelines
+        .iter()
+        .filter(|pipeline| {
+            options
+                .pipeline
+                .as_ref()
+                .is_none_or(|name| &pipeline.name.value == name)
+        })
+        .collect();
+    if selected.is_empty() {
+        let names: Vec<&str> = file
+            .pipelines
+            .iter()
+            .map(|p| p.name.value.as_str())
+            .collect();
+        bail!(
+            "no pipeline named `{}` in the file; its pipelines are: {}",
+            options.pipeline.as_deref().unwrap_or_default(),
+            names.join(", ")
+        );
+    }
+
+    let mut prepared = Vec::new();
+    for config in selected {
+        let engine = engine.clone();
+        let config_name = config.name.value.clone();
+        // Loading compiles plugins and opens databases, which blocks.
+        let pipeline = tokio::task::block_in_place(|| prepare_pipeline(&engine, config))
+            .with_context(|| format!("cannot start pipeline `{config_name}`"))?;
+        prepared.push(pipeline);
+    }
+
+    let (shutdown_sender, shutdown) = watch::channel(false);
+    tokio::spawn(forward_shutdown_signals(shutdown_sender));
+
+    let permits = Arc::new(Semaphore::new(
+        std::thread::available_parallelism().map_or(2, |count| count.get()),
+    ));
+    let started = Instant::now();
+    let mut workers = JoinSet::new();
+    for pipeline in &prepared {
+        for (topic, partition) in &pipeline.partitions {
+            let worker = tokio::task::block_in_place(|| open_worker(pipeline, topic, *partition))?;
+            tracing::info!(
+                pipeline = %pipeline.name,
+                topic = %topic,
+                partition,
+                offset = worker.next_offset(),
+                "partition worker started"
+            );
+            workers.spawn(run_worker(
+                worker,
+                Arc::clone(&permits),
+                shutdown.clone(),
+                options.stop_at_end,
+                pipeline.poll_interval,
+            ));
+        }
+    }
+
+    let reporter = tokio::spawn(report_progress(
+        prepared
+            .iter()
+            .map(|pipeline| {
+                (
+                    Arc::clone(&pipeline.name),
+                    Arc::clone(&pipeline.settings.stats),
+                )
+            })
+            .collect(),
+    ));
+    while let Some(result) = workers.join_next().await {
+        result.context("a partition worker panicked")?;
+    }
+    reporter.abort();
+
+    let elapsed = started.elapsed();
+    let mut totals = Vec::new();
+    for pipeline in &prepared {
+        let stats = pipeline.settings.stats.snapshot();
+        tracing::info!(
+            pipeline = %pipeline.name,
+            events = stats.events,
+            outputs = stats.outputs,
+            dead_lettered = stats.dead_lettered,
+            skipped = stats.skipped,
+            retries = stats.retries,
+            elapsed_ms = elapsed.as_millis() as u64,
+            events_per_second = (stats.events as f64 / elapsed.as_secs_f64().max(1e-9)) as u64,
+            "pipeline stopped"
+        );
+        totals.push((pipeline.name.to_string(), stats));
+    }
+    Ok(totals)
+}
+
+fn open_worker(
+    pipeline: &PreparedPipeline,
+    topic: &str,
+    partition: u32,
+) -> anyhow::Result<PartitionWorker> {
+    let source = LocalStore::open(&pipeline.source_dir)?;
+    let sink = match &pipeline.sink_dir {
+        Some(dir) => Some(LocalStore::open(dir)?),
+        None => None,
+    };
+
+    let committed = source.committed_offset(&pipeline.settings.group, topic, partition)?;
+    let next_offset = match (committed, pipeline.start) {
+        (Some(offset), _) => offset,
+        (None, StartPosition::Earliest) => 0,
+        (None, StartPosition::Latest) => source.end_offset(topic, partition)?,
+    };
+
+    let chain = Chain::new(&pipeline.steps, Some(partition))?;
+    Ok(PartitionWorker::new(
+        Arc::clone(&pipeline.settings),
+        topic.to_string(),
+        partition,
+        source,
+        sink,
+        chain,
+        next_offset,
+    ))
+}
+
+/// Runs one partition worker's batches on the blocking thread pool, at most as many at once
+/// as there are permits, until shutdown or, with `stop_at_end`, until the partition is idle.
+async fn run_worker(
+    mut worker: PartitionWorker,
+    permits: Arc<Semaphore>,
+    mut shutdown: watch::Receiver<bool>,
+    stop_at_end: bool,
+    poll_interval: Duration,
+) {
+    let mut store_failures = 0u32;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let joined = tokio::task::spawn_blocking(move || {
+            let progress = worker.run_batch();
+            (worker, progress)
+        })
+        .await;
+        drop(permit);
+        let progress;
+        (worker, progress) = match joined {
+            Ok(pair) => pair,
+            Err(error) => {
+                tracing::error!(%error, "partition worker thread panicked; its partition stops");
+                return;
+            }
+        };
+
+        let wait = match progress {
+            Ok(BatchProgress::Committed { .. }) => {
+                store_failures = 0;
+                continue;
+            }
+            Ok(BatchProgress::Idle) if stop_at_end => break,
+            Ok(BatchProgress::Idle) => poll_interval,
+            Ok(BatchProgress::Paused { retry_in, .. }) => retry_in,
+            Err(error) => {
+                store_failures += 1;
+                let wait = Duration::from_secs(1 << store_failures.min(5));
+                tracing::error!(
+                    topic = worker.topic(),
+                    partition = worker.partition(),
+                    offset = worker.next_offset(),
+                    %error,
+                    retry_in_ms = wait.as_millis() as u64,
+                    "cannot read or commit the partition; nothing past the committed offset is lost, retrying"
+                );
+                wait
+            }
+        };
+
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+
+    tracing::info!(
+        topic = worker.topic(),
+        partition = worker.partition(),
+        offset = worker.next_offset(),
+        "partition worker stopped"
+    );
+}
+
+async fn forward_shutdown_signals(sender: watch::Sender<bool>) {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => Some(signal),
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the pipeline");
+                None
+            }
+        };
+    let terminated = async {
+        match terminate.as_mut() {
+            Some(signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; finishing the current batches"),
+        _ = terminated => tracing::info!("SIGTERM received; finishing the current batches"),
+    }
+    let _ = sender.send(true);
+}
+
+async fn report_progress(pipelines: Vec<(Arc<str>, Arc<PipelineStats>)>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(5));
+    interval.tick().await;
+    let mut last: Vec<StatsSnapshot> = vec![StatsSnapshot::default(); pipelines.len()];
+    loop {
+        interval.tick().await;
+        for ((name, stats), last) in pipelines.iter().zip(last.iter_mut()) {
+            let now = stats.snapshot();
+            if now != *last {
+                tracing::info!(
+                    pipeline = %name,
+                    events = now.events,
+                    outputs = now.outputs,
+                    dead_lettered = now.dead_lettered,
+                    events_per_second = (now.events - last.events) / 5,
+                    "progress"
+                );
+                *last = now;
+            }
+        }
+    }
+}
