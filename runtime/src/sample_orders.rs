@@ -336,7 +336,7 @@ struct Customer {
     card: CardFields,
 }
 
-/// Where an open order is in its lifecycle.
+/// Lifecycle stage of an open order.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Placed,

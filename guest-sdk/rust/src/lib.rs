@@ -61,7 +61,7 @@ pub use bindings::exports::weir::plugin::handler::Event;
 /// the next step, or the sink's topic. See the builder methods on this type.
 pub use bindings::exports::weir::plugin::handler::Output;
 
-/// Why an event could not be processed. The host retries an event that fails with
+/// The reason an event could not be processed. The host retries an event that fails with
 /// `Retry`, and sends an event that fails with `Reject` to the dead-letter topic or pauses
 /// the partition, as the pipeline configures.
 pub use bindings::exports::weir::plugin::handler::Failure;
@@ -75,7 +75,7 @@ pub use bindings::exports::weir::plugin::handler::ConfigEntry;
 ///
 /// The host calls [`init`](Plugin::init) once per component instance, and then
 /// [`process_batch`](Plugin::process_batch) with batches of events in offset order. A panic
-/// inside any method traps the component instance, so the host sees the call fail.
+/// inside any method traps the component instance, so the host's call returns an error.
 pub trait Plugin: Sized + 'static {
     /// Builds the plugin from the step's configuration.
     ///
@@ -86,8 +86,8 @@ pub trait Plugin: Sized + 'static {
     /// Processes one event.
     ///
     /// `Ok` with an empty vector filters the event out, and several outputs fan it out.
-    /// `Err(Failure::Retry)` asks the host to retry the event, and `Err(Failure::Reject)`
-    /// marks it as a poison event.
+    /// `Err(Failure::Retry)` makes the host retry the event under the pipeline's retry policy,
+    /// and `Err(Failure::Reject)` marks it as a poison event.
     fn process(&mut self, event: Event) -> Result<Vec<Output>, Failure>;
 
     /// Processes a batch of events in offset order.

@@ -15,7 +15,7 @@
 use serde_json::Value;
 use weir_plugin::{Config, Event, Failure, Output, Plugin};
 
-/// The filter. It holds no state.
+/// The filter step, which has no state.
 pub struct DropTestOrders;
 
 impl Plugin for DropTestOrders {

@@ -5,8 +5,8 @@
 //! 1. the event itself, unchanged and with no topic, so it continues to the step's default
 //!    target;
 //! 2. one record per entry of `lines`, in order, to the `lines_topic`. Its key is the
-//!    line's `sku`, its headers are the event's headers plus `order-id` set to the order id
-//!    (replacing any `order-id` header of the event), and its value is the JSON object
+//!    line's `sku`. Its headers are the event's headers plus `order-id` set to the order
+//!    id, which replaces any `order-id` header of the event. Its value is the JSON object
 //!    `{"order_id", "line", "sku", "quantity", "unit_price_minor", "currency",
 //!    "occurred_at"}`, where `line` is the 0-based index in `lines`.
 //!

@@ -1,6 +1,7 @@
 //! Command-line parsing and the commands themselves; each command is a thin layer over the
 //! library.
 
+mod group;
 mod run;
 mod sample;
 mod topic;
@@ -44,6 +45,9 @@ enum Command {
     /// Create, fill and read embedded local topics.
     #[command(subcommand)]
     Topic(topic::TopicCommand),
+    /// Inspect consumer groups of embedded topics.
+    #[command(subcommand)]
+    Group(group::GroupCommand),
     /// Generate sample data sets.
     #[command(subcommand)]
     Sample(sample::SampleCommand),
@@ -100,6 +104,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::execute(args),
         Command::Validate(args) => validate::execute(args),
         Command::Topic(command) => topic::execute(command),
+        Command::Group(command) => group::execute(command),
         Command::Sample(command) => sample::execute(command),
     }
 }

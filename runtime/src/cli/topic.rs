@@ -13,7 +13,7 @@ const CONSUME_CHUNK: usize = 1000;
 pub struct DataArgs {
     /// Folder of the embedded topics.
     #[arg(long, env = "WEIR_DATA", default_value = ".weir/data")]
-    data: PathBuf,
+    pub data: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -53,13 +53,19 @@ pub fn parse_pipeline_file(path: &Path, text: &str) -> Result<PipelineFile, Conf
     }
 }
 
-/// Keeps the first line of the parser's message, because the rest repeats the location as a
-/// source snippet that the caller already prints as `file:line:column`.
+/// Keeps the first line of the parser's message without its own `line N column M:` prefix,
+/// because the caller already prints the place as `file:line:column`, and the lines after
+/// the first repeat it as a source snippet.
 fn syntax_message(error: &serde_saphyr::Error) -> String {
     let text = error.to_string();
     let first = text.lines().next().unwrap_or("invalid YAML").trim();
-    first
-        .trim_start_matches("error: ")
+    let first = first.trim_start_matches("error: ");
+    let without_place = first
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+        .filter(|(place, _)| place.contains("column"))
+        .map_or(first, |(_, message)| message);
+    without_place
         .trim_end_matches(|c: char| c == ':' || c.is_whitespace())
         .to_string()
 }

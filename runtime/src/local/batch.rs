@@ -17,7 +17,8 @@ use super::{GroupOffset, LocalError, NewRecord};
 ///
 /// It keeps each touched topic's round-robin position and each touched partition's end
 /// offset in memory while the batch runs, and [`finish`](Self::finish) writes them back.
-/// Returning early on an error drops the transaction, which rolls back everything.
+/// When a method fails, the caller returns without committing, and dropping the
+/// transaction rolls back everything that the batch wrote.
 pub(super) struct BatchWriter<'a> {
     transaction: &'a Transaction<'a>,
     database: &'a DatabaseFile,

@@ -100,8 +100,8 @@ pub(crate) fn open_connection(
         .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)
         .map_err(sqlite_error)?;
 
-    // The store prepares about a dozen distinct statements, and rusqlite caches 16 by
-    // default, so this leaves room for more without evicting the hot ones.
+    // The store prepares fewer than 20 distinct statements, and rusqlite caches 16 by
+    // default, so this keeps all of them cached with room for more.
     connection.set_prepared_statement_cache_capacity(32);
 
     create_or_check_schema(&connection, path, busy_timeout)?;

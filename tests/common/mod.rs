@@ -1,0 +1,239 @@
+//! Helpers shared by the integration tests: building the plugins from source, running the
+//! `weir` binary in a scratch folder, and reading topics and offsets back.
+
+#![allow(dead_code)]
+
+pub mod orders;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// Plugins built for the tests, by package name.
+const TEST_PLUGINS: &[&str] = &[
+    "drop-test-orders",
+    "redact-customer",
+    "order-lines",
+    "not-a-plugin",
+    "wrong-contract-version",
+];
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the runtime crate sits in the workspace root")
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Builds every test plugin from source once per test binary and returns the `.wasm` path of
+/// the package `name`.
+pub fn plugin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(cargo);
+        command.current_dir(workspace_root()).args([
+            "build",
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "plugin",
+        ]);
+        for package in TEST_PLUGINS {
+            command.args(["-p", package]);
+        }
+        let status = command.status().expect("cargo runs");
+        assert!(
+            status.success(),
+            "building the test plugins failed: {status}"
+        );
+    });
+
+    let file = name.replace('-', "_");
+    let library = target_dir().join(format!("wasm32-wasip2/plugin/{file}.wasm"));
+    if library.exists() {
+        return library;
+    }
+    // Binaries keep the package name as it is.
+    target_dir().join(format!("wasm32-wasip2/plugin/{name}.wasm"))
+}
+
+/// A scratch folder with its own embedded topics, and the `weir` binary pointed at it.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temporary folder"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A `weir` command with this folder's data and the shared compiled-plugin cache.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
+        command
+            .env("WEIR_DATA", self.data_dir())
+            .env("WEIR_CACHE_DIR", target_dir().join("weir-test-cache"))
+            .env("WEIR_LOG", "warn")
+            .current_dir(self.path());
+        command
+    }
+
+    /// Runs `weir` with `args` and returns its output, whatever its exit status.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the weir binary runs")
+    }
+
+    /// Runs `weir` with `args` and fails the test unless it succeeds.
+    pub fn run_ok(&self, args: &[&str]) -> Output {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "`weir {}` failed: {}\n{}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    pub fn create_topic(&self, name: &str, partitions: u32) {
+        self.run_ok(&[
+            "topic",
+            "create",
+            name,
+            "--partitions",
+            &partitions.to_string(),
+        ]);
+    }
+
+    /// Writes `count` sample order events to `orders.jsonl` and returns its path.
+    pub fn sample_orders(&self, count: usize, seed: u64) -> PathBuf {
+        let path = self.path().join("orders.jsonl");
+        self.run_ok(&[
+            "sample",
+            "orders",
+            "--count",
+            &count.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--output",
+            path.to_str().expect("a UTF-8 path"),
+        ]);
+        path
+    }
+
+    pub fn produce(&self, topic: &str, input: &Path) {
+        self.run_ok(&[
+            "topic",
+            "produce",
+            topic,
+            "--input",
+            input.to_str().expect("a UTF-8 path"),
+        ]);
+    }
+
+    /// Reads every record of `topic` as the JSON objects `weir topic consume` prints.
+    pub fn consume(&self, topic: &str) -> Vec<Value> {
+        let output = self.run_ok(&["topic", "consume", topic]);
+        String::from_utf8(output.stdout)
+            .expect("UTF-8 output")
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect()
+    }
+
+    /// Returns the committed offsets of `group`, by topic and partition.
+    pub fn committed_offsets(&self, group: &str) -> BTreeMap<(String, u32), i64> {
+        let output = self.run_ok(&["group", "describe", group]);
+        String::from_utf8(output.stdout)
+            .expect("UTF-8 output")
+            .lines()
+            .map(|line| {
+                let value: Value = serde_json::from_str(line).expect("a JSON line");
+                let topic = value["topic"].as_str().expect("a topic").to_string();
+                let partition = value["partition"].as_u64().expect("a partition") as u32;
+                let offset = value["committed_offset"].as_i64().expect("an offset");
+                ((topic, partition), offset)
+            })
+            .collect()
+    }
+
+    /// Writes a pipeline file and returns its path.
+    pub fn write_pipeline(&self, name: &str, yaml: &str) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::write(&path, yaml).expect("the pipeline file is written");
+        path
+    }
+
+    /// Creates the quick-start topics and writes the quick-start pipeline, with absolute
+    /// paths, as `pipeline.yaml`.
+    pub fn quickstart_pipeline(&self, partitions: u32, batch_size: usize) -> PathBuf {
+        self.create_topic("orders", partitions);
+        self.create_topic("orders-clean", partitions);
+        self.create_topic("order-lines", partitions);
+        self.create_topic("orders-dead-letter", 1);
+
+        let yaml = format!(
+            r#"
+pipelines:
+  - name: orders
+    source:
+      kind: local
+      path: {data}
+      topics: [orders]
+      group: orders
+      batch_size: {batch_size}
+      poll_interval: 20ms
+    steps:
+      - name: drop-test-orders
+        plugin: {drop}
+      - name: redact-customer
+        plugin: {redact}
+      - name: order-lines
+        plugin: {lines}
+        config:
+          lines_topic: order-lines
+    sink:
+      kind: local
+      path: {data}
+      topic: orders-clean
+    failure:
+      dead_letter_topic: orders-dead-letter
+"#,
+            data = self.data_dir().display(),
+            drop = plugin("drop-test-orders").display(),
+            redact = plugin("redact-customer").display(),
+            lines = plugin("order-lines").display(),
+        );
+        self.write_pipeline("pipeline.yaml", &yaml)
+    }
+}
+
+/// Returns the text of a record header, from the object `weir topic consume` prints.
+pub fn header<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
+    record["headers"][name].as_str()
+}

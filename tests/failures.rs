@@ -1,0 +1,165 @@
+//! Per-event failures inside a batch: a rejected event fails alone, and the pipeline's
+//! policy decides whether it is dead-lettered, skipped or pauses its partition.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Scratch, header, plugin};
+use serde_json::Value;
+
+/// Five events in one partition; the third is not JSON, so the filter rejects it.
+const EVENTS: &str = r#"{"key":"ord-1","value":{"type":"OrderCancelled","order_id":"ord-1","event_id":"evt-1","test":false,"reason":"duplicate"}}
+{"key":"ord-2","value":{"type":"OrderCancelled","order_id":"ord-2","event_id":"evt-2","test":false,"reason":"duplicate"}}
+{"key":"ord-3","value":"{\"type\": \"OrderPlaced\", \"order_id\": ","headers":{"trace-id":"abc"}}
+{"key":"ord-4","value":{"type":"OrderCancelled","order_id":"ord-4","event_id":"evt-4","test":false,"reason":"duplicate"}}
+{"key":"ord-5","value":{"type":"OrderCancelled","order_id":"ord-5","event_id":"evt-5","test":false,"reason":"duplicate"}}
+"#;
+
+fn setup(scratch: &Scratch, failure: &str) -> std::path::PathBuf {
+    scratch.create_topic("orders", 1);
+    scratch.create_topic("orders-clean", 1);
+    scratch.create_topic("orders-dead-letter", 1);
+    let input = scratch.path().join("events.jsonl");
+    std::fs::write(&input, EVENTS).unwrap();
+    scratch.produce("orders", &input);
+
+    let yaml = format!(
+        r#"
+pipelines:
+  - name: filter
+    source: {{ kind: local, path: {data}, topics: [orders], group: filter, poll_interval: 20ms }}
+    steps:
+      - name: drop-test-orders
+        plugin: {plugin}
+    sink: {{ kind: local, path: {data}, topic: orders-clean }}
+    failure:
+{failure}
+"#,
+        data = scratch.data_dir().display(),
+        plugin = plugin("drop-test-orders").display(),
+    );
+    scratch.write_pipeline("pipeline.yaml", &yaml)
+}
+
+fn order_ids(records: &[Value]) -> Vec<String> {
+    records
+        .iter()
+        .map(|record| record["value"]["order_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn rejected_event_goes_to_dead_letter_alone() {
+    let scratch = Scratch::new();
+    let pipeline = setup(&scratch, "      dead_letter_topic: orders-dead-letter");
+
+    scratch.run_ok(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
+
+    let clean = scratch.consume("orders-clean");
+    assert_eq!(order_ids(&clean), ["ord-1", "ord-2", "ord-4", "ord-5"]);
+
+    let dead = scratch.consume("orders-dead-letter");
+    assert_eq!(dead.len(), 1);
+    let record = &dead[0];
+    assert_eq!(record["key"], "ord-3");
+    assert_eq!(
+        record["value"],
+        "{\"type\": \"OrderPlaced\", \"order_id\": "
+    );
+    assert_eq!(
+        header(record, "trace-id"),
+        Some("abc"),
+        "original headers are kept"
+    );
+    assert_eq!(header(record, "weir.source.topic"), Some("orders"));
+    assert_eq!(header(record, "weir.source.partition"), Some("0"));
+    assert_eq!(header(record, "weir.source.offset"), Some("2"));
+    assert_eq!(header(record, "weir.step"), Some("drop-test-orders"));
+    assert_eq!(header(record, "weir.error.kind"), Some("reject"));
+    assert_eq!(header(record, "weir.attempts"), Some("1"));
+    assert!(header(record, "weir.error").is_some_and(|error| error.contains("JSON")));
+    assert!(header(record, "weir.failed.at").is_some());
+    let digest = header(record, "weir.plugin.digest").unwrap();
+    assert_eq!(digest.len(), 64, "the digest is a hex SHA-256");
+
+    let offsets = scratch.committed_offsets("filter");
+    assert_eq!(offsets[&("orders".to_string(), 0)], 5);
+}
+
+#[test]
+fn rejected_event_skipped_when_policy_says() {
+    let scratch = Scratch::new();
+    let pipeline = setup(&scratch, "      on_exhausted: skip");
+
+    scratch.run_ok(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
+
+    assert_eq!(
+        order_ids(&scratch.consume("orders-clean")),
+        ["ord-1", "ord-2", "ord-4", "ord-5"]
+    );
+    assert!(scratch.consume("orders-dead-letter").is_empty());
+    assert_eq!(
+        scratch.committed_offsets("filter")[&("orders".to_string(), 0)],
+        5
+    );
+}
+
+#[test]
+fn rejected_event_pauses_partition_without_dead_letter() {
+    let scratch = Scratch::new();
+    let pipeline = setup(
+        &scratch,
+        "      max_attempts: 1\n      initial_backoff: 10ms\n      max_backoff: 50ms",
+    );
+
+    let child = scratch
+        .command()
+        .args(["run", pipeline.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // The events before the poison event are committed; the partition then stays paused.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while scratch
+        .committed_offsets("filter")
+        .get(&("orders".to_string(), 0))
+        != Some(&2)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the events before the rejected one were not committed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+
+    // SIGTERM drains and exits 0.
+    let pid = child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "SIGTERM ends weir run with exit 0: {}",
+        output.status
+    );
+
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("paused"), "the pause is logged: {log}");
+    assert_eq!(
+        scratch.committed_offsets("filter")[&("orders".to_string(), 0)],
+        2,
+        "nothing past the poison event is committed"
+    );
+    assert_eq!(
+        order_ids(&scratch.consume("orders-clean")),
+        ["ord-1", "ord-2"]
+    );
+}
