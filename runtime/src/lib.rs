@@ -4,6 +4,7 @@
 //! [`plugin`] hosts the WebAssembly components and [`local`] stores embedded topics.
 
 pub mod config;
+pub mod kafka;
 pub mod local;
 pub mod pipeline;
 pub mod plugin;

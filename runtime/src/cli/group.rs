@@ -14,6 +14,11 @@ pub enum GroupCommand {
         /// Consumer group id, as in the pipeline's `source.group`.
         group: String,
 
+        /// Topics to describe; required with `--brokers`, since Kafka lists a group's
+        /// offsets per topic.
+        #[arg(long = "topic")]
+        topics: Vec<String>,
+
         #[command(flatten)]
         data: DataArgs,
     },
@@ -21,7 +26,31 @@ pub enum GroupCommand {
 
 pub fn execute(command: GroupCommand) -> anyhow::Result<ExitCode> {
     match command {
-        GroupCommand::Describe { group, data } => {
+        GroupCommand::Describe {
+            group,
+            topics,
+            data,
+        } => {
+            if let Some(brokers) = &data.brokers {
+                if topics.is_empty() {
+                    anyhow::bail!(
+                        "name the group's topics with `--topic NAME` when using --brokers"
+                    );
+                }
+                let mut out = std::io::stdout().lock();
+                for lag in weir::kafka::tools::describe_group(brokers, &group, &topics)? {
+                    let line = serde_json::json!({
+                        "group": group,
+                        "topic": lag.topic,
+                        "partition": lag.partition,
+                        "committed_offset": lag.committed_offset,
+                        "end_offset": lag.end_offset,
+                        "lag": lag.committed_offset.map(|offset| lag.end_offset - offset),
+                    });
+                    writeln!(out, "{line}")?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let store = LocalStore::open(&data.data)?;
             let mut out = std::io::stdout().lock();
             for offset in store.group_offsets(&group)? {

@@ -14,6 +14,10 @@ pub struct DataArgs {
     /// Folder of the embedded topics.
     #[arg(long, env = "WEIR_DATA", default_value = ".weir/data")]
     pub data: PathBuf,
+
+    /// Use the Kafka cluster at these brokers (`host:port,...`) instead of embedded topics.
+    #[arg(long, env = "WEIR_BROKERS")]
+    pub brokers: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +111,13 @@ fn create(
     if_not_exists: bool,
     data: DataArgs,
 ) -> anyhow::Result<ExitCode> {
+    if let Some(brokers) = &data.brokers {
+        // NOTE: the replication factor is 1, which suits the single-broker test clusters
+        // this command is meant for; create production topics with Kafka's own tools.
+        weir::kafka::tools::create_topic(brokers, name, partitions, 1)?;
+        eprintln!("created topic `{name}` with {partitions} partitions on {brokers}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = LocalStore::open(&data.data)?;
     match store.create_topic(name, partitions) {
         Ok(()) => {
@@ -166,6 +177,14 @@ fn produce(name: &str, input: Option<PathBuf>, data: DataArgs) -> anyhow::Result
         }
     }
 
+    if let Some(brokers) = &data.brokers {
+        weir::kafka::tools::produce(brokers, &records)?;
+        eprintln!(
+            "produced {} records to topic `{name}` on {brokers}",
+            records.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut store = LocalStore::open(&data.data)?;
     store.append(&records)?;
     eprintln!("appended {} records to topic `{name}`", records.len());
@@ -179,6 +198,20 @@ fn consume(
     max: Option<usize>,
     data: DataArgs,
 ) -> anyhow::Result<ExitCode> {
+    if let Some(brokers) = &data.brokers {
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        let records = weir::kafka::tools::consume_to_end(brokers, name)?;
+        let selected = records
+            .iter()
+            .filter(|record| partition.is_none_or(|partition| record.partition == partition))
+            .filter(|record| record.offset >= from_offset)
+            .take(max.unwrap_or(usize::MAX));
+        for record in selected {
+            writeln!(out, "{}", jsonl::format_record(record))?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = LocalStore::open(&data.data)?;
     let Some(topic) = store.topic(name)? else {
         bail!(

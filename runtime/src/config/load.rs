@@ -1,10 +1,10 @@
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_saphyr::{Location, Spanned};
 
 use super::error::{ConfigError, ConfigErrors};
-use super::model::{FailurePolicy, Limits, OnExhausted, PipelineFile};
+use super::model::{FailurePolicy, Limits, OnExhausted, PipelineFile, SinkKind, SourceKind};
 
 /// Largest batch a source hands to the plugin chain in one call.
 const MAX_BATCH_SIZE: usize = 10_000;
@@ -118,12 +118,25 @@ impl Checker {
             }
 
             let source = &mut pipeline.source;
-            resolve(&mut source.path, base);
+            let source_kind = source.kind.value;
+            self.check_kind_fields(
+                matches!(source_kind, SourceKind::Local),
+                &source.kind,
+                &mut source.path,
+                &source.bootstrap_servers,
+                &source.properties,
+                base,
+                &format!("{prefix}.source"),
+            );
             if source.topics.value.is_empty() {
                 let message = "lists no topic; name at least one topic to consume".into();
                 self.error(&source.topics, format!("{prefix}.source.topics"), message);
             }
             for topic in source.topics.value.clone() {
+                // A Kafka subscription may be a regular expression, which librdkafka checks.
+                if source_kind == SourceKind::Kafka && topic.starts_with('^') {
+                    continue;
+                }
                 self.check_topic(&source.topics, format!("{prefix}.source.topics"), &topic);
             }
             if source.group.value.trim().is_empty() {
@@ -141,7 +154,25 @@ impl Checker {
             }
 
             let sink = &mut pipeline.sink;
-            resolve(&mut sink.path, base);
+            self.check_kind_fields(
+                matches!(sink.kind.value, SinkKind::Local),
+                &sink.kind,
+                &mut sink.path,
+                &sink.bootstrap_servers,
+                &sink.properties,
+                base,
+                &format!("{prefix}.sink"),
+            );
+            let pairing = (source_kind, sink.kind.value);
+            if matches!(
+                pairing,
+                (SourceKind::Local, SinkKind::Kafka) | (SourceKind::Kafka, SinkKind::Local)
+            ) {
+                let message = "a pipeline's source and sink must be of the same kind, both \
+                               `local` or both `kafka`; mixing them is not supported yet"
+                    .into();
+                self.error(&sink.kind, format!("{prefix}.sink.kind"), message);
+            }
             let topic = sink.topic.value.clone();
             self.check_topic(&sink.topic, format!("{prefix}.sink.topic"), &topic);
 
@@ -185,6 +216,62 @@ impl Checker {
                 if let Some(limits) = &step.limits {
                     self.check_limits(limits, &step.name, format!("{step_prefix}.limits"));
                 }
+            }
+        }
+    }
+
+    /// Checks that a `local` source or sink has a `path` and no Kafka settings, and that a
+    /// `kafka` one has `bootstrap_servers` and no `path`; resolves the path.
+    #[allow(clippy::too_many_arguments)]
+    fn check_kind_fields<K>(
+        &mut self,
+        local: bool,
+        kind: &Spanned<K>,
+        path: &mut Option<Spanned<PathBuf>>,
+        bootstrap_servers: &Option<Spanned<String>>,
+        properties: &BTreeMap<String, serde_json::Value>,
+        base: &Path,
+        key: &str,
+    ) {
+        if local {
+            match path {
+                Some(path) => resolve(path, base),
+                None => {
+                    let message =
+                        "is required for kind `local`: the folder of the embedded topics".into();
+                    self.error(kind, format!("{key}.path"), message);
+                }
+            }
+            if let Some(servers) = bootstrap_servers {
+                let message = "applies only to kind `kafka`; remove it".into();
+                self.error(servers, format!("{key}.bootstrap_servers"), message);
+            }
+            if !properties.is_empty() {
+                let message = "applies only to kind `kafka`; remove it".into();
+                self.error(kind, format!("{key}.properties"), message);
+            }
+            return;
+        }
+
+        if let Some(path) = path {
+            let message = "applies only to kind `local`; remove it".into();
+            self.error(path, format!("{key}.path"), message);
+        }
+        match bootstrap_servers {
+            Some(servers) if servers.value.trim().is_empty() => {
+                let message = "must not be empty; list brokers as `host:port,host:port`".into();
+                self.error(servers, format!("{key}.bootstrap_servers"), message);
+            }
+            Some(_) => {}
+            None => {
+                let message = "is required for kind `kafka`, such as `127.0.0.1:9092`".into();
+                self.error(kind, format!("{key}.bootstrap_servers"), message);
+            }
+        }
+        for (name, value) in properties {
+            if value.is_object() || value.is_array() || value.is_null() {
+                let message = format!("must be a string, number or boolean");
+                self.error(kind, format!("{key}.properties.{name}"), message);
             }
         }
     }

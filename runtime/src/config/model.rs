@@ -7,14 +7,14 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 /// A pipeline file: one or more pipelines that `weir run` starts together.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineFile {
     pub pipelines: Vec<PipelineConfig>,
 }
 
 /// One pipeline: a source, a chain of plugin steps and a sink.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineConfig {
     /// Unique within the file; used in logs, metrics and `weir status`.
@@ -36,6 +36,8 @@ pub struct PipelineConfig {
 pub enum SourceKind {
     /// Embedded topics in a local folder.
     Local,
+    /// An Apache Kafka consumer group.
+    Kafka,
 }
 
 /// Where a consumer group starts when it has no committed offset for a partition.
@@ -50,13 +52,19 @@ pub enum StartPosition {
 }
 
 /// The source of a pipeline.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     pub kind: Spanned<SourceKind>,
-    /// Folder of the embedded topics, relative to the pipeline file.
-    pub path: Spanned<PathBuf>,
-    /// Topics to consume; every partition of each is processed.
+    /// Folder of the embedded topics, relative to the pipeline file (`local` only).
+    pub path: Option<Spanned<PathBuf>>,
+    /// Kafka brokers to bootstrap from, such as `127.0.0.1:9092` (`kafka` only).
+    pub bootstrap_servers: Option<Spanned<String>>,
+    /// librdkafka consumer properties, such as TLS and SASL settings (`kafka` only).
+    #[serde(default)]
+    pub properties: BTreeMap<String, serde_json::Value>,
+    /// Topics to consume; every partition of each is processed. On Kafka, a name that starts
+    /// with `^` is a regular expression matched against all topics.
     pub topics: Spanned<Vec<String>>,
     /// Consumer group whose committed offsets record the progress.
     pub group: Spanned<String>,
@@ -68,6 +76,14 @@ pub struct SourceConfig {
     /// How long an idle partition waits before it looks for new events again.
     #[serde(default = "default_poll_interval", with = "humantime_serde")]
     pub poll_interval: Duration,
+    /// On a rebalance or shutdown, how long partition workers may take to finish their
+    /// batch before their partitions are given up without a commit (`kafka` only).
+    #[serde(default = "default_drain_timeout", with = "humantime_serde")]
+    pub drain_timeout: Duration,
+}
+
+fn default_drain_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 fn default_batch_size() -> Spanned<usize> {
@@ -88,15 +104,23 @@ fn default_poll_interval() -> Duration {
 pub enum SinkKind {
     /// Embedded topics in a local folder.
     Local,
+    /// An Apache Kafka idempotent producer with `acks=all`.
+    Kafka,
 }
 
 /// The sink of a pipeline.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SinkConfig {
     pub kind: Spanned<SinkKind>,
-    /// Folder of the embedded topics, relative to the pipeline file.
-    pub path: Spanned<PathBuf>,
+    /// Folder of the embedded topics, relative to the pipeline file (`local` only).
+    pub path: Option<Spanned<PathBuf>>,
+    /// Kafka brokers to bootstrap from (`kafka` only).
+    pub bootstrap_servers: Option<Spanned<String>>,
+    /// librdkafka producer properties (`kafka` only). Weir sets `enable.idempotence=true`
+    /// and `acks=all`, which these cannot override.
+    #[serde(default)]
+    pub properties: BTreeMap<String, serde_json::Value>,
     /// Topic of every output whose plugin names no topic.
     pub topic: Spanned<String>,
     /// Outputs one event may produce; more is a failure of that event.
@@ -118,7 +142,7 @@ fn default_max_record_bytes() -> ByteSize {
 }
 
 /// One plugin step of the chain.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepConfig {
     /// Unique within the pipeline.

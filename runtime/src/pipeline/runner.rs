@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -9,7 +10,7 @@ use tokio::task::JoinSet;
 use super::chain::{Chain, StepSpec};
 use super::stats::{PipelineStats, StatsSnapshot};
 use super::worker::{BatchProgress, PartitionWorker, WorkerSettings};
-use crate::config::{PipelineConfig, PipelineFile, StartPosition};
+use crate::config::{PipelineConfig, PipelineFile, SourceKind, StartPosition};
 use crate::local::LocalStore;
 use crate::plugin::{ConfigEntry, PluginEngine};
 
@@ -35,12 +36,12 @@ pub struct PreparedPipeline {
     pub poll_interval: Duration,
 }
 
-/// Loads every plugin of `config`, initialises one instance of each to prove its config, and
-/// checks that the source, sink and dead-letter topics exist. Blocks.
-pub fn prepare_pipeline(
+/// Loads every plugin of `config` and initialises one instance of each, so that a bad plugin
+/// or config fails before anything is consumed. Blocks.
+pub fn prepare_steps(
     engine: &PluginEngine,
     config: &PipelineConfig,
-) -> anyhow::Result<PreparedPipeline> {
+) -> anyhow::Result<Vec<Arc<StepSpec>>> {
     let name: Arc<str> = config.name.value.as_str().into();
 
     let mut steps = Vec::with_capacity(config.steps.len());
@@ -78,8 +79,37 @@ pub fn prepare_pipeline(
     }
     // Fails now, with the plugin's own message, rather than in every partition worker later.
     Chain::new(&steps, None)?;
+    Ok(steps)
+}
 
-    let source_dir = config.source.path.value.clone();
+/// Builds the settings that every partition worker of `config` shares.
+pub fn worker_settings(config: &PipelineConfig) -> Arc<WorkerSettings> {
+    Arc::new(WorkerSettings {
+        pipeline: config.name.value.as_str().into(),
+        group: config.source.group.value.clone(),
+        batch_size: config.source.batch_size.value,
+        sink_topic: config.sink.topic.value.clone(),
+        failure: config.failure.clone(),
+        max_outputs_per_event: config.sink.max_outputs_per_event,
+        max_record_bytes: usize::try_from(config.sink.max_record_bytes.as_u64())
+            .unwrap_or(usize::MAX),
+        stats: Arc::new(PipelineStats::default()),
+    })
+}
+
+/// Prepares a pipeline on embedded topics: loads its plugins (see [`prepare_steps`]) and checks
+/// that the source, sink and dead-letter topics exist. Blocks.
+pub fn prepare_pipeline(
+    engine: &PluginEngine,
+    config: &PipelineConfig,
+) -> anyhow::Result<PreparedPipeline> {
+    let name: Arc<str> = config.name.value.as_str().into();
+    let steps = prepare_steps(engine, config)?;
+
+    let (Some(source_path), Some(sink_path)) = (&config.source.path, &config.sink.path) else {
+        bail!("pipeline `{name}`: a local source and sink need a `path`");
+    };
+    let source_dir = source_path.value.clone();
     let source = LocalStore::open(&source_dir)?;
     let mut partitions = Vec::new();
     for topic in &config.source.topics.value {
@@ -94,7 +124,7 @@ pub fn prepare_pipeline(
         partitions.extend((0..info.partitions).map(|partition| (topic.clone(), partition)));
     }
 
-    let sink_dir = config.sink.path.value.clone();
+    let sink_dir = sink_path.value.clone();
     let same_folder = same_path(&sink_dir, &source_dir);
     let sink = if same_folder {
         None
@@ -118,21 +148,9 @@ pub fn prepare_pipeline(
         }
     }
 
-    let settings = Arc::new(WorkerSettings {
-        pipeline: Arc::clone(&name),
-        group: config.source.group.value.clone(),
-        batch_size: config.source.batch_size.value,
-        sink_topic: config.sink.topic.value.clone(),
-        failure: config.failure.clone(),
-        max_outputs_per_event: config.sink.max_outputs_per_event,
-        max_record_bytes: usize::try_from(config.sink.max_record_bytes.as_u64())
-            .unwrap_or(usize::MAX),
-        stats: Arc::new(PipelineStats::default()),
-    });
-
     Ok(PreparedPipeline {
         name,
-        settings,
+        settings: worker_settings(config),
         steps,
         source_dir,
         sink_dir: (!same_folder).then_some(sink_dir),
@@ -183,10 +201,17 @@ pub async fn run_pipelines(
     }
 
     let mut prepared = Vec::new();
+    let mut kafka_pipelines = Vec::new();
     for config in selected {
         let engine = engine.clone();
         let config_name = config.name.value.clone();
         // Loading compiles plugins and opens databases, which blocks.
+        if config.source.kind.value == SourceKind::Kafka {
+            let steps = tokio::task::block_in_place(|| prepare_steps(&engine, config))
+                .with_context(|| format!("cannot start pipeline `{config_name}`"))?;
+            kafka_pipelines.push((config, steps, worker_settings(config)));
+            continue;
+        }
         let pipeline = tokio::task::block_in_place(|| prepare_pipeline(&engine, config))
             .with_context(|| format!("cannot start pipeline `{config_name}`"))?;
         prepared.push(pipeline);
@@ -194,6 +219,28 @@ pub async fn run_pipelines(
 
     let (shutdown_sender, shutdown) = watch::channel(false);
     tokio::spawn(forward_shutdown_signals(shutdown_sender));
+
+    // Kafka pipelines run on threads of their own, because librdkafka's rebalance callbacks
+    // block while partitions drain.
+    let kafka_shutdown = Arc::new(AtomicBool::new(false));
+    let mut kafka_runs = Vec::new();
+    for (config, steps, settings) in kafka_pipelines {
+        let name = config.name.value.clone();
+        let stats = Arc::clone(&settings.stats);
+        let stop = Arc::clone(&kafka_shutdown);
+        let config = config.clone();
+        let stop_at_end = options.stop_at_end;
+        let run = tokio::task::spawn_blocking(move || {
+            crate::kafka::run_kafka_pipeline(&config, steps, settings, stop_at_end, stop)
+        });
+        kafka_runs.push((name, stats, run));
+    }
+    let mut signal = shutdown.clone();
+    let kafka_stop = Arc::clone(&kafka_shutdown);
+    tokio::spawn(async move {
+        let _ = signal.changed().await;
+        kafka_stop.store(true, Ordering::Release);
+    });
 
     let permits = Arc::new(Semaphore::new(
         std::thread::available_parallelism().map_or(2, |count| count.get()),
@@ -234,10 +281,26 @@ pub async fn run_pipelines(
     while let Some(result) = workers.join_next().await {
         result.context("a partition worker panicked")?;
     }
+    let mut totals = Vec::new();
+    for (name, _, run) in kafka_runs {
+        let stats = run
+            .await
+            .context("a Kafka pipeline thread panicked")?
+            .with_context(|| format!("pipeline `{name}` failed"))?;
+        tracing::info!(
+            pipeline = %name,
+            events = stats.events,
+            outputs = stats.outputs,
+            dead_lettered = stats.dead_lettered,
+            skipped = stats.skipped,
+            retries = stats.retries,
+            "pipeline stopped"
+        );
+        totals.push((name, stats));
+    }
     reporter.abort();
 
     let elapsed = started.elapsed();
-    let mut totals = Vec::new();
     for pipeline in &prepared {
         let stats = pipeline.settings.stats.snapshot();
         tracing::info!(

@@ -1,0 +1,96 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, Producer};
+
+use super::client::{LoggingContext, consumer_config, producer_config};
+use super::context::WeirContext;
+use super::sink::KafkaSink;
+use super::worker::WorkerShared;
+use crate::config::PipelineConfig;
+use crate::pipeline::{StatsSnapshot, StepSpec, WorkerSettings};
+
+/// Runs a Kafka-to-Kafka pipeline until `shutdown` is set or, with `stop_at_end`, until every
+/// assigned partition is read to its end. Blocks its thread.
+///
+/// On the way out, every partition worker finishes its batch (within the drain timeout), the
+/// stored offsets are committed, and the producer is flushed.
+pub fn run_kafka_pipeline(
+    config: &PipelineConfig,
+    steps: Vec<Arc<StepSpec>>,
+    settings: Arc<WorkerSettings>,
+    stop_at_end: bool,
+    shutdown: Arc<AtomicBool>,
+) -> anyhow::Result<StatsSnapshot> {
+    let pipeline = Arc::clone(&settings.pipeline);
+    let source = &config.source;
+    let sink = &config.sink;
+    let source_servers = source
+        .bootstrap_servers
+        .as_ref()
+        .map(|s| s.value.as_str())
+        .unwrap_or_default();
+    let sink_servers = sink
+        .bootstrap_servers
+        .as_ref()
+        .map(|s| s.value.as_str())
+        .unwrap_or_default();
+
+    let producer: FutureProducer<LoggingContext> = producer_config(sink_servers, &sink.properties)?
+        .create_with_context(LoggingContext {
+            pipeline: Arc::clone(&pipeline),
+        })
+        .context("cannot create the Kafka producer")?;
+    let shared = Arc::new(WorkerShared {
+        settings: Arc::clone(&settings),
+        steps,
+        sink: Arc::new(KafkaSink { producer }),
+        stop_at_end,
+    });
+
+    let client_config = consumer_config(
+        source_servers,
+        &source.group.value,
+        source.start,
+        &source.properties,
+    )?;
+    let context = WeirContext::new(Arc::clone(&shared), source.drain_timeout);
+    let consumer: Arc<BaseConsumer<WeirContext>> = Arc::new(
+        client_config
+            .create_with_context(context)
+            .context("cannot create the Kafka consumer")?,
+    );
+    let _ = consumer.context().consumer.set(Arc::downgrade(&consumer));
+
+    let topics: Vec<&str> = source.topics.value.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&topics)
+        .with_context(|| format!("cannot subscribe to {}", topics.join(", ")))?;
+    tracing::info!(%pipeline, topics = %topics.join(","), group = %source.group.value, "subscribed");
+
+    while !shutdown.load(Ordering::Acquire) {
+        // Polling the main queue runs the rebalance callbacks. Every assigned partition has
+        // its own queue, so no message arrives here.
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Ok(message)) => {
+                tracing::warn!(%pipeline, topic = %rdkafka::Message::topic(&message), "message arrived on the main queue; it is read again by the partition's worker");
+            }
+            Some(Err(error)) => tracing::warn!(%pipeline, %error, "consumer error"),
+        }
+        if stop_at_end && consumer.context().all_at_end() {
+            tracing::info!(%pipeline, "every assigned partition is processed to its end");
+            break;
+        }
+    }
+
+    consumer.context().drain(&consumer, None);
+    consumer.unsubscribe();
+    if let Err(error) = shared.sink.producer.flush(Duration::from_secs(30)) {
+        tracing::warn!(%pipeline, %error, "cannot flush the producer");
+    }
+    Ok(settings.stats.snapshot())
+}

@@ -1,0 +1,295 @@
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::chain::{Chain, EventOutcome, StepFailure, StepFailureKind};
+use super::failure::{backoff, dead_letter_record};
+use super::worker::WorkerSettings;
+use crate::config::{FailurePolicy, OnExhausted};
+use crate::local::{Header, NewRecord};
+use crate::plugin::{Event, Output};
+
+/// Tells whether a topic exists in the sink, so that an output routed to a missing topic fails
+/// its event instead of the whole write.
+pub trait TopicCatalog {
+    type Error;
+
+    fn topic_exists(&mut self, topic: &str) -> Result<bool, Self::Error>;
+}
+
+/// What to write and commit for one batch of a partition.
+#[derive(Debug, Default)]
+pub struct ResolvedBatch {
+    /// Outputs and dead-letter records, in the order of the events that made them.
+    pub writes: Vec<NewRecord>,
+    /// Events settled from the start of the batch: the offset to commit is the first
+    /// event's offset plus this.
+    pub handled: usize,
+    /// Outputs among the writes.
+    pub outputs: u64,
+    pub dead_lettered: u64,
+    pub skipped: u64,
+    /// Offset of an event that failed for good under `on_exhausted: pause`, and the wait
+    /// before the partition tries it again. The batch ends before it.
+    pub paused: Option<(i64, Duration)>,
+}
+
+/// Runs batches of one partition through the plugin chain and applies the failure policy:
+/// retries with backoff, then dead-letter, skip or pause.
+pub struct BatchProcessor {
+    settings: Arc<WorkerSettings>,
+    topic: String,
+    partition: u32,
+    chain: Chain,
+    known_topics: HashSet<String>,
+    pause_failures: u32,
+}
+
+impl BatchProcessor {
+    pub fn new(settings: Arc<WorkerSettings>, topic: String, partition: u32, chain: Chain) -> Self {
+        Self {
+            settings,
+            topic,
+            partition,
+            chain,
+            known_topics: HashSet::new(),
+            pause_failures: 0,
+        }
+    }
+
+    /// Processes `events`, which are consecutive events of this partition, and returns what to
+    /// write and how far to commit. Blocks while plugins run and while retries back off.
+    pub fn process<C: TopicCatalog>(
+        &mut self,
+        events: &[Event],
+        catalog: &mut C,
+    ) -> Result<ResolvedBatch, C::Error> {
+        let outcomes = self.chain.process(events);
+
+        let mut batch = ResolvedBatch::default();
+        let mut paused = None;
+        for (event, outcome) in events.iter().zip(outcomes) {
+            let (outcome, attempts) = self.settle(event, outcome, catalog)?;
+            match outcome {
+                Ok(outputs) => {
+                    batch.outputs += outputs.len() as u64;
+                    batch.writes.extend(
+                        outputs
+                            .into_iter()
+                            .map(|output| self.output_record(event, output)),
+                    );
+                }
+                Err((failure, policy)) => match policy.on_exhausted() {
+                    OnExhausted::DeadLetter => {
+                        let Some(topic) = policy.dead_letter_topic.as_deref() else {
+                            unreachable!(
+                                "the policy's on_exhausted is dead-letter only with a topic"
+                            );
+                        };
+                        self.log_failure(
+                            event,
+                            &failure,
+                            attempts,
+                            "sending the event to the dead-letter topic",
+                        );
+                        batch
+                            .writes
+                            .push(dead_letter_record(topic, event, &failure, attempts));
+                        batch.dead_lettered += 1;
+                    }
+                    OnExhausted::Skip => {
+                        self.log_failure(
+                            event,
+                            &failure,
+                            attempts,
+                            "skipping the event, as the pipeline's failure policy says",
+                        );
+                        batch.skipped += 1;
+                    }
+                    OnExhausted::Pause => {
+                        self.pause_failures += 1;
+                        let retry_in = backoff(&policy, self.pause_failures);
+                        tracing::error!(
+                            pipeline = %self.settings.pipeline,
+                            topic = %self.topic,
+                            partition = self.partition,
+                            offset = event.offset,
+                            step = %failure.step,
+                            plugin = %failure.plugin_digest,
+                            kind = failure.kind.as_str(),
+                            error = %failure.message,
+                            attempts,
+                            retry_in_ms = retry_in.as_millis() as u64,
+                            "event failed and the pipeline has no dead-letter topic; the partition is paused at this offset and retries it"
+                        );
+                        paused = Some((event.offset, retry_in));
+                        break;
+                    }
+                },
+            }
+            batch.handled += 1;
+        }
+
+        batch.paused = paused;
+        if batch.paused.is_none() {
+            self.pause_failures = 0;
+        }
+        Ok(batch)
+    }
+
+    /// Retries a failed event under its policy until it succeeds or runs out of attempts,
+    /// and turns outputs that the sink cannot take into a failure.
+    ///
+    /// Returns the final outcome and the number of attempts made.
+    #[allow(clippy::type_complexity)]
+    fn settle<C: TopicCatalog>(
+        &mut self,
+        event: &Event,
+        mut outcome: EventOutcome,
+        catalog: &mut C,
+    ) -> Result<(Result<Vec<Output>, (StepFailure, FailurePolicy)>, u32), C::Error> {
+        let mut attempts = 1;
+        loop {
+            let failure = match outcome {
+                Ok(outputs) => match self.check_outputs(&outputs, catalog)? {
+                    None => return Ok((Ok(outputs), attempts)),
+                    Some(message) => {
+                        let failure = StepFailure {
+                            step_index: usize::MAX,
+                            step: "sink".into(),
+                            plugin_digest: String::new(),
+                            kind: StepFailureKind::Reject,
+                            message,
+                        };
+                        return Ok((Err((failure, self.settings.failure.clone())), attempts));
+                    }
+                },
+                Err(failure) => failure,
+            };
+
+            let policy = self.policy_for(&failure);
+            if !failure.kind.is_retryable() || attempts >= policy.max_attempts {
+                return Ok((Err((failure, policy)), attempts));
+            }
+
+            let wait = backoff(&policy, attempts);
+            tracing::warn!(
+                pipeline = %self.settings.pipeline,
+                topic = %self.topic,
+                partition = self.partition,
+                offset = event.offset,
+                step = %failure.step,
+                kind = failure.kind.as_str(),
+                error = %failure.message,
+                attempt = attempts,
+                max_attempts = policy.max_attempts,
+                retry_in_ms = wait.as_millis() as u64,
+                "event failed; retrying"
+            );
+            std::thread::sleep(wait);
+            self.settings.stats.record_retry();
+            attempts += 1;
+
+            outcome = self
+                .chain
+                .process(std::slice::from_ref(event))
+                .pop()
+                .unwrap_or_else(|| Ok(Vec::new()));
+        }
+    }
+
+    fn policy_for(&self, failure: &StepFailure) -> FailurePolicy {
+        if failure.step_index == usize::MAX {
+            self.settings.failure.clone()
+        } else {
+            self.chain.step_spec(failure.step_index).failure.clone()
+        }
+    }
+
+    /// Returns why the sink cannot take `outputs`, or `None` when it can.
+    fn check_outputs<C: TopicCatalog>(
+        &mut self,
+        outputs: &[Output],
+        catalog: &mut C,
+    ) -> Result<Option<String>, C::Error> {
+        let settings = &self.settings;
+        if outputs.len() > settings.max_outputs_per_event {
+            return Ok(Some(format!(
+                "the event produced {} outputs, over the limit of {} (sink.max_outputs_per_event)",
+                outputs.len(),
+                settings.max_outputs_per_event
+            )));
+        }
+
+        for output in outputs {
+            let size = output.key.as_ref().map_or(0, Vec::len)
+                + output.value.as_ref().map_or(0, Vec::len)
+                + output
+                    .headers
+                    .iter()
+                    .map(|header| header.name.len() + header.value.as_ref().map_or(0, Vec::len))
+                    .sum::<usize>();
+            if size > settings.max_record_bytes {
+                return Ok(Some(format!(
+                    "an output of {size} bytes is over the limit of {} bytes (sink.max_record_bytes)",
+                    settings.max_record_bytes
+                )));
+            }
+
+            let Some(topic) = output.topic.as_deref() else {
+                continue;
+            };
+            if self.known_topics.contains(topic) {
+                continue;
+            }
+            if let Err(message) = crate::config::check_topic_name(topic) {
+                return Ok(Some(format!(
+                    "the plugin routed an output to an invalid topic: {message}"
+                )));
+            }
+            if !catalog.topic_exists(topic)? {
+                return Ok(Some(format!(
+                    "the plugin routed an output to topic `{topic}`, which does not exist; create \
+                     it with `weir topic create {topic}`"
+                )));
+            }
+            self.known_topics.insert(topic.to_string());
+        }
+        Ok(None)
+    }
+
+    fn output_record(&self, event: &Event, output: Output) -> NewRecord {
+        NewRecord {
+            topic: output
+                .topic
+                .unwrap_or_else(|| self.settings.sink_topic.clone()),
+            partition: None,
+            timestamp_ms: event.timestamp_ms,
+            key: output.key,
+            value: output.value,
+            headers: output
+                .headers
+                .into_iter()
+                .map(|header| Header {
+                    name: header.name,
+                    value: header.value,
+                })
+                .collect(),
+        }
+    }
+
+    fn log_failure(&self, event: &Event, failure: &StepFailure, attempts: u32, action: &str) {
+        tracing::error!(
+            pipeline = %self.settings.pipeline,
+            topic = %self.topic,
+            partition = self.partition,
+            offset = event.offset,
+            step = %failure.step,
+            plugin = %failure.plugin_digest,
+            kind = failure.kind.as_str(),
+            error = %failure.message,
+            attempts,
+            "event failed; {action}"
+        );
+    }
+}
