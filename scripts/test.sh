@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the project: formatting, lints, and all unit and integration tests.
-# The integration tests build their plugins from source and start what they need themselves.
+# The integration tests build their plugins from source. The Kafka tests run against a
+# single-node Apache Kafka broker that this script installs from Maven Central, starts on
+# 127.0.0.1 and stops again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
@@ -11,4 +13,9 @@ rustup toolchain install
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+
+.ci/kafka/kafka.sh start
+trap '.ci/kafka/kafka.sh stop' EXIT
+export WEIR_TEST_KAFKA="127.0.0.1:${WEIR_KAFKA_PORT:-39092}"
+
 cargo test --workspace

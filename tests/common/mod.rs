@@ -237,3 +237,145 @@ pipelines:
 pub fn header<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
     record["headers"][name].as_str()
 }
+
+/// Returns the Kafka brokers of the test cluster, which `scripts/test.sh` starts and names in
+/// `WEIR_TEST_KAFKA`.
+pub fn kafka_brokers() -> String {
+    std::env::var("WEIR_TEST_KAFKA").unwrap_or_else(|_| {
+        panic!(
+            "WEIR_TEST_KAFKA is not set; run the tests with `bash scripts/test.sh`, which starts \
+             a Kafka broker, or start one with `.ci/kafka/kafka.sh start` and set \
+             WEIR_TEST_KAFKA=127.0.0.1:39092"
+        )
+    })
+}
+
+/// Topic names of one Kafka test, unique per run so that tests share the broker.
+pub struct KafkaTopics {
+    pub orders: String,
+    pub clean: String,
+    pub lines: String,
+    pub dead_letter: String,
+    pub group: String,
+}
+
+impl Scratch {
+    /// Runs `weir` against the test cluster.
+    pub fn kafka(&self, args: &[&str]) -> Output {
+        let mut command = self.command();
+        command.env("WEIR_BROKERS", kafka_brokers());
+        let output = command
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("weir runs");
+        assert!(
+            output.status.success(),
+            "`weir {}` failed: {}\n{}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// Reads every record of a Kafka topic.
+    pub fn kafka_consume(&self, topic: &str) -> Vec<Value> {
+        let output = self.kafka(&["topic", "consume", topic]);
+        String::from_utf8(output.stdout)
+            .expect("UTF-8 output")
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect()
+    }
+
+    /// Returns a group's committed offsets on a Kafka topic, by partition; -1 where none.
+    pub fn kafka_committed(&self, group: &str, topic: &str) -> BTreeMap<u32, i64> {
+        let output = self.kafka(&["group", "describe", group, "--topic", topic]);
+        String::from_utf8(output.stdout)
+            .expect("UTF-8 output")
+            .lines()
+            .map(|line| {
+                let value: Value = serde_json::from_str(line).expect("a JSON line");
+                let partition = value["partition"].as_u64().expect("a partition") as u32;
+                (partition, value["committed_offset"].as_i64().unwrap_or(-1))
+            })
+            .collect()
+    }
+
+    /// Creates uniquely named quick-start topics on Kafka and writes a Kafka-to-Kafka
+    /// quick-start pipeline as `kafka.yaml`.
+    ///
+    /// `extra_source` and `extra_sink` are YAML lines added to the source and sink, indented
+    /// by six spaces.
+    pub fn kafka_quickstart(
+        &self,
+        name: &str,
+        partitions: u32,
+        extra_source: &str,
+        extra_sink: &str,
+    ) -> (KafkaTopics, PathBuf) {
+        let unique = format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+        );
+        let topics = KafkaTopics {
+            orders: format!("{unique}-orders"),
+            clean: format!("{unique}-orders-clean"),
+            lines: format!("{unique}-order-lines"),
+            dead_letter: format!("{unique}-dead-letter"),
+            group: format!("{unique}-group"),
+        };
+        for (topic, count) in [
+            (&topics.orders, partitions),
+            (&topics.clean, partitions),
+            (&topics.lines, partitions),
+            (&topics.dead_letter, 1),
+        ] {
+            self.kafka(&["topic", "create", topic, "--partitions", &count.to_string()]);
+        }
+
+        let yaml = format!(
+            r#"
+pipelines:
+  - name: {name}
+    source:
+      kind: kafka
+      bootstrap_servers: {brokers}
+      topics: [{orders}]
+      group: {group}
+{extra_source}
+    steps:
+      - name: drop-test-orders
+        plugin: {drop}
+      - name: redact-customer
+        plugin: {redact}
+      - name: order-lines
+        plugin: {lines_plugin}
+        config:
+          lines_topic: {lines}
+    sink:
+      kind: kafka
+      bootstrap_servers: {brokers}
+      topic: {clean}
+{extra_sink}
+    failure:
+      dead_letter_topic: {dead_letter}
+"#,
+            brokers = kafka_brokers(),
+            orders = topics.orders,
+            group = topics.group,
+            lines = topics.lines,
+            clean = topics.clean,
+            dead_letter = topics.dead_letter,
+            drop = plugin("drop-test-orders").display(),
+            redact = plugin("redact-customer").display(),
+            lines_plugin = plugin("order-lines").display(),
+        );
+        (topics, self.write_pipeline("kafka.yaml", &yaml))
+    }
+}

@@ -270,7 +270,7 @@ impl Checker {
         }
         for (name, value) in properties {
             if value.is_object() || value.is_array() || value.is_null() {
-                let message = format!("must be a string, number or boolean");
+                let message = "must be a string, number or boolean".to_string();
                 self.error(kind, format!("{key}.properties.{name}"), message);
             }
         }

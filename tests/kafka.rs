@@ -1,0 +1,333 @@
+//! Kafka-to-Kafka pipelines on a real Apache Kafka broker: the quick start gives the same
+//! output as on embedded topics, and crashes, restarts and group handovers lose nothing.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::orders::{canonical, count_values, expected_for};
+use common::{KafkaTopics, Scratch};
+use serde_json::Value;
+
+fn values(records: &[Value]) -> Vec<Value> {
+    records
+        .iter()
+        .map(|record| record["value"].clone())
+        .collect()
+}
+
+fn spawn_run(scratch: &Scratch, pipeline: &std::path::Path) -> Child {
+    scratch
+        .command()
+        .args(["run", pipeline.to_str().unwrap()])
+        .env("WEIR_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("weir run starts")
+}
+
+fn terminate(child: Child) -> String {
+    let pid = child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(
+        output.status.success(),
+        "SIGTERM ends weir run with exit 0: {}\n{log}",
+        output.status
+    );
+    log
+}
+
+fn wait_for_committed(scratch: &Scratch, topics: &KafkaTopics, at_least: i64, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let committed: i64 = scratch
+            .kafka_committed(&topics.group, &topics.orders)
+            .values()
+            .map(|offset| (*offset).max(0))
+            .sum();
+        if committed >= at_least {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the group did not commit {at_least} events in time"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "weir run exited early");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Asserts that every input below its partition's committed offset has its outputs written.
+fn assert_committed_inputs_written(
+    scratch: &Scratch,
+    topics: &KafkaTopics,
+    inputs: &[Value],
+) -> i64 {
+    let committed = scratch.kafka_committed(&topics.group, &topics.orders);
+    let clean: HashSet<String> = scratch
+        .kafka_consume(&topics.clean)
+        .iter()
+        .map(|r| canonical(&r["value"]))
+        .collect();
+    let lines: HashSet<String> = scratch
+        .kafka_consume(&topics.lines)
+        .iter()
+        .map(|r| canonical(&r["value"]))
+        .collect();
+    let dead: HashSet<(String, String)> = scratch
+        .kafka_consume(&topics.dead_letter)
+        .iter()
+        .map(|r| {
+            (
+                common::header(r, "weir.source.partition")
+                    .unwrap()
+                    .to_string(),
+                common::header(r, "weir.source.offset").unwrap().to_string(),
+            )
+        })
+        .collect();
+
+    let mut checked = 0;
+    for input in inputs {
+        let partition = input["partition"].as_u64().unwrap() as u32;
+        let offset = input["offset"].as_i64().unwrap();
+        if offset >= committed.get(&partition).copied().unwrap_or(-1) {
+            continue;
+        }
+        checked += 1;
+        let expected = expected_for(&input["value"]);
+        if let Some(value) = &expected.clean {
+            assert!(
+                clean.contains(&canonical(value)),
+                "partition {partition} offset {offset}: committed without its output"
+            );
+        }
+        for line in &expected.lines {
+            assert!(
+                lines.contains(&canonical(line)),
+                "partition {partition} offset {offset}: committed without an order line"
+            );
+        }
+        if expected.dead_letter {
+            assert!(
+                dead.contains(&(partition.to_string(), offset.to_string())),
+                "partition {partition} offset {offset}: committed without its dead-letter record"
+            );
+        }
+    }
+    checked
+}
+
+#[test]
+fn kafka_quickstart_matches_embedded() {
+    let scratch = Scratch::new();
+    let (topics, kafka_pipeline) =
+        scratch.kafka_quickstart("parity", 6, "      batch_size: 256", "");
+    let input = scratch.sample_orders(100_000, 42);
+    scratch.kafka(&[
+        "topic",
+        "produce",
+        &topics.orders,
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+
+    scratch.kafka(&["run", kafka_pipeline.to_str().unwrap(), "--stop-at-end"]);
+
+    // The same data through the same plugins on embedded topics.
+    let local_pipeline = scratch.quickstart_pipeline(6, 256);
+    scratch.produce("orders", &input);
+    scratch.run_ok(&["run", local_pipeline.to_str().unwrap(), "--stop-at-end"]);
+
+    for (kafka_topic, local_topic) in [
+        (&topics.clean, "orders-clean"),
+        (&topics.lines, "order-lines"),
+        (&topics.dead_letter, "orders-dead-letter"),
+    ] {
+        let on_kafka = values(&scratch.kafka_consume(kafka_topic));
+        let embedded = values(&scratch.consume(local_topic));
+        assert!(!on_kafka.is_empty(), "{kafka_topic} is not empty");
+        assert_eq!(
+            on_kafka.len(),
+            embedded.len(),
+            "{local_topic}: record count"
+        );
+        assert_eq!(
+            count_values(&on_kafka),
+            count_values(&embedded),
+            "{local_topic}: values"
+        );
+    }
+
+    // Keys land in the same partitions, because both use Kafka's key partitioner.
+    let by_partition = |records: Vec<Value>| -> BTreeMap<u64, usize> {
+        let mut counts = BTreeMap::new();
+        for record in records {
+            *counts
+                .entry(record["partition"].as_u64().unwrap())
+                .or_insert(0) += 1;
+        }
+        counts
+    };
+    assert_eq!(
+        by_partition(scratch.kafka_consume(&topics.clean)),
+        by_partition(scratch.consume("orders-clean")),
+        "outputs per partition"
+    );
+
+    let committed = scratch.kafka_committed(&topics.group, &topics.orders);
+    let inputs = scratch.kafka_consume(&topics.orders);
+    let mut ends: BTreeMap<u32, i64> = BTreeMap::new();
+    for record in &inputs {
+        let partition = record["partition"].as_u64().unwrap() as u32;
+        let end = ends.entry(partition).or_insert(0);
+        *end = (*end).max(record["offset"].as_i64().unwrap() + 1);
+    }
+    assert_eq!(
+        committed, ends,
+        "the group committed every partition to its end"
+    );
+}
+
+#[test]
+fn kafka_sigkill_loses_nothing() {
+    let scratch = Scratch::new();
+    let (topics, pipeline) = scratch.kafka_quickstart(
+        "sigkill",
+        6,
+        "      batch_size: 256",
+        // Slow acknowledgements widen the window between producing outputs and storing the
+        // offset, so a commit that ran ahead of its outputs would be caught by the kill.
+        "      properties:\n        linger.ms: 200",
+    );
+    let input = scratch.sample_orders(60_000, 3);
+    scratch.kafka(&[
+        "topic",
+        "produce",
+        &topics.orders,
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    let inputs = scratch.kafka_consume(&topics.orders);
+
+    for fraction in [0.2, 0.6] {
+        let mut child = spawn_run(&scratch, &pipeline);
+        wait_for_committed(&scratch, &topics, (60_000.0 * fraction) as i64, &mut child);
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let checked = assert_committed_inputs_written(&scratch, &topics, &inputs);
+        assert!(
+            checked > 0 && checked < 60_000,
+            "the kill came mid-stream ({checked} committed)"
+        );
+    }
+
+    scratch.kafka(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
+    assert_eq!(
+        assert_committed_inputs_written(&scratch, &topics, &inputs),
+        60_000
+    );
+}
+
+#[test]
+fn kafka_restart_resumes_at_committed() {
+    let scratch = Scratch::new();
+    let (topics, pipeline) = scratch.kafka_quickstart("resume", 3, "      batch_size: 64", "");
+    let first = scratch.sample_orders(5_000, 8);
+    scratch.kafka(&[
+        "topic",
+        "produce",
+        &topics.orders,
+        "--input",
+        first.to_str().unwrap(),
+    ]);
+    scratch.kafka(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
+    let after_first = scratch.kafka_consume(&topics.clean).len();
+
+    let second = scratch.path().join("second.jsonl");
+    let text = std::fs::read_to_string(&first).unwrap();
+    std::fs::write(
+        &second,
+        text.lines().take(1_000).collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    scratch.kafka(&[
+        "topic",
+        "produce",
+        &topics.orders,
+        "--input",
+        second.to_str().unwrap(),
+    ]);
+    let output = scratch.kafka(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
+
+    let log = String::from_utf8_lossy(&output.stderr);
+    let expected_new = text
+        .lines()
+        .take(1_000)
+        .filter_map(|line| {
+            expected_for(&serde_json::from_str::<Value>(line).unwrap()["value"]).clean
+        })
+        .count();
+    assert_eq!(
+        scratch.kafka_consume(&topics.clean).len(),
+        after_first + expected_new,
+        "the restart processed only the new events: {log}"
+    );
+}
+
+#[test]
+fn kafka_two_processes_hand_over() {
+    let scratch = Scratch::new();
+    let (topics, pipeline) = scratch.kafka_quickstart(
+        "handover",
+        6,
+        "      batch_size: 64\n      drain_timeout: 20s",
+        "",
+    );
+    let input = scratch.sample_orders(60_000, 9);
+    scratch.kafka(&[
+        "topic",
+        "produce",
+        &topics.orders,
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    let inputs = scratch.kafka_consume(&topics.orders);
+
+    let mut first = spawn_run(&scratch, &pipeline);
+    wait_for_committed(&scratch, &topics, 5_000, &mut first);
+    let mut second = spawn_run(&scratch, &pipeline);
+    std::thread::sleep(Duration::from_secs(8));
+    assert!(
+        second.try_wait().unwrap().is_none(),
+        "the second process runs"
+    );
+
+    // Stopping the first hands its partitions to the second, which finishes the stream.
+    let first_log = terminate(first);
+    assert!(
+        first_log.contains("partitions revoked"),
+        "the first process gave partitions up"
+    );
+    wait_for_committed(&scratch, &topics, 60_000, &mut second);
+    let second_log = terminate(second);
+    assert!(
+        second_log.contains("partition assigned"),
+        "the second process received partitions"
+    );
+
+    assert_eq!(
+        assert_committed_inputs_written(&scratch, &topics, &inputs),
+        60_000
+    );
+}
