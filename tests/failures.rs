@@ -163,3 +163,29 @@ fn rejected_event_pauses_partition_without_dead_letter() {
         ["ord-1", "ord-2"]
     );
 }
+
+#[test]
+fn paused_partition_fails_stop_at_end() {
+    let scratch = Scratch::new();
+    let pipeline = setup(&scratch, "      max_attempts: 1");
+
+    let output = scratch.run(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "a paused partition cannot reach the end: {stderr}"
+    );
+    assert!(
+        stderr.contains("orders/0 at offset 2"),
+        "the error names the paused event: {stderr}"
+    );
+    assert_eq!(
+        scratch.committed_offsets("filter")[&("orders".to_string(), 0)],
+        2
+    );
+    assert_eq!(
+        order_ids(&scratch.consume("orders-clean")),
+        ["ord-1", "ord-2"]
+    );
+}

@@ -278,8 +278,9 @@ pub async fn run_pipelines(
             })
             .collect(),
     ));
+    let mut paused = Vec::new();
     while let Some(result) = workers.join_next().await {
-        result.context("a partition worker panicked")?;
+        paused.extend(result.context("a partition worker panicked")?);
     }
     let mut totals = Vec::new();
     for (name, _, run) in kafka_runs {
@@ -315,6 +316,19 @@ pub async fn run_pipelines(
             "pipeline stopped"
         );
         totals.push((pipeline.name.to_string(), stats));
+    }
+
+    if !paused.is_empty() {
+        let places: Vec<String> = paused
+            .iter()
+            .map(|p| format!("{}/{} at offset {}", p.topic, p.partition, p.offset))
+            .collect();
+        bail!(
+            "stopped with paused partitions: {}; an event there failed for good and the pipeline \
+             has no dead-letter topic, so nothing after it was committed (set \
+             failure.dead_letter_topic, or fix the plugin and run again)",
+            places.join(", ")
+        );
     }
     Ok(totals)
 }
@@ -357,8 +371,9 @@ async fn run_worker(
     mut shutdown: watch::Receiver<bool>,
     stop_at_end: bool,
     poll_interval: Duration,
-) {
+) -> Option<PausedPartition> {
     let mut store_failures = 0u32;
+    let mut paused = None;
     loop {
         if *shutdown.borrow() {
             break;
@@ -378,7 +393,7 @@ async fn run_worker(
             Ok(pair) => pair,
             Err(error) => {
                 tracing::error!(%error, "partition worker thread panicked; its partition stops");
-                return;
+                return None;
             }
         };
 
@@ -389,6 +404,15 @@ async fn run_worker(
             }
             Ok(BatchProgress::Idle) if stop_at_end => break,
             Ok(BatchProgress::Idle) => poll_interval,
+            Ok(BatchProgress::Paused { offset, .. }) if stop_at_end => {
+                // Waiting for the paused event would never reach the end.
+                paused = Some(PausedPartition {
+                    topic: worker.topic().to_string(),
+                    partition: worker.partition(),
+                    offset,
+                });
+                break;
+            }
             Ok(BatchProgress::Paused { retry_in, .. }) => retry_in,
             Err(error) => {
                 store_failures += 1;
@@ -417,6 +441,14 @@ async fn run_worker(
         offset = worker.next_offset(),
         "partition worker stopped"
     );
+    paused
+}
+
+/// A partition that `--stop-at-end` left paused at an event that failed for good.
+struct PausedPartition {
+    topic: String,
+    partition: u32,
+    offset: i64,
 }
 
 async fn forward_shutdown_signals(sender: watch::Sender<bool>) {

@@ -5,5 +5,5 @@ wasmtime::component::bindgen!({
     world: "plugin",
 });
 
+pub use self::weir::plugin::log::Level;
 pub use exports::weir::plugin::handler::{ConfigEntry, Event, Failure, Header, Output};
-pub use weir::plugin::log::Level;
