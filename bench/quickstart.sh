@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Times the quick-start pipeline end to end: `weir run --stop-at-end` over sample orders on
-# embedded local topics, several runs with fresh data each. Prints events/s per run and the
-# median, and the peak RSS when /usr/bin/time is installed.
+# embedded local topics, several runs with fresh data each. Prints each run's events/s, CPU
+# time and, when /usr/bin/time is installed, peak RSS, and then the medians.
 #
 # Everything lives in a new temporary folder (under $TMPDIR, else /tmp), with its own copy
 # of pipelines/quickstart.yaml, so the repository's .weir/ is never touched. The first run
@@ -19,8 +19,8 @@ Usage: bench/quickstart.sh [--runs N] [--events N] [--partitions N] [--keep]
   --partitions N  partitions of the orders, orders-clean and order-lines topics (default 6)
   --keep          keep the temporary folder with the logs instead of deleting it
 
-Set TMPDIR to choose the file system of the data, such as TMPDIR=/dev/shm for one where
-fsync costs nothing.
+Set TMPDIR to choose the file system of the data, such as TMPDIR=/dev/shm for tmpfs,
+where fsync costs almost nothing.
 EOF
 }
 
@@ -81,7 +81,16 @@ if grep -q '\.\./' "$pipeline"; then
     exit 1
 fi
 
-"$weir" sample orders --count "$events" --output "$work/orders.jsonl" 2>/dev/null
+# Runs weir, printing its messages only when it fails.
+run_weir_quietly() {
+    if ! "$weir" "$@" 2>"$work/weir-messages.txt"; then
+        echo "error: \`weir $*\` failed:" >&2
+        cat "$work/weir-messages.txt" >&2
+        exit 1
+    fi
+}
+
+run_weir_quietly sample orders --count "$events" --output "$work/orders.jsonl"
 
 time_command=()
 if [[ -x /usr/bin/time ]]; then
@@ -96,17 +105,19 @@ busy_cpu_seconds() {
     awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat
 }
 
-# Prints the integer field `name` of a JSON log line.
+# Prints the integer field `$2` of the JSON log line `$1`, or nothing when it has none.
 json_field() {
-    grep -o "\"$2\":[0-9]*" <<<"$1" | head -n 1 | cut -d: -f2
+    { grep -o "\"$2\":[0-9]*" <<<"$1" || true; } | head -n 1 | cut -d: -f2
 }
 
 echo "machine: $(nproc) CPUs, $(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 echo "data: $events events, $partitions partitions, in $work"
 # `weir CPU s` is the user and system time of the weir process. Far below the wall time
-# times the CPU count, it means the run waited, mostly for fsync. `other CPU s` is the CPU
-# time of every other process during the run. When that is more than a small fraction of
-# the wall time, the run's figures are not reliable.
+# times the CPU count, it means the run waited, for fsync or for SQLite's write lock.
+# `other CPU s` is the CPU time of every other process during the run. When that is more
+# than a small fraction of the wall time, the run's figures are not reliable. It is the
+# difference of two differently kept counters, so a quiet run can show a small negative
+# value, such as -0.14 s.
 printf '%-4s %-6s %8s %9s %13s %16s %13s %11s %12s\n' run cache "wall s" "events/s" \
     "processing s" "processing ev/s" "peak RSS MiB" "weir CPU s" "other CPU s"
 
@@ -115,10 +126,10 @@ results="$work/results.txt"
 for run in $(seq 1 "$runs"); do
     rm -rf "$data"
     for topic in orders orders-clean order-lines; do
-        "$weir" topic create "$topic" --partitions "$partitions" --data "$data" 2>/dev/null
+        run_weir_quietly topic create "$topic" --partitions "$partitions" --data "$data"
     done
-    "$weir" topic create orders-dead-letter --partitions 1 --data "$data" 2>/dev/null
-    "$weir" topic produce orders --input "$work/orders.jsonl" --data "$data" 2>/dev/null
+    run_weir_quietly topic create orders-dead-letter --partitions 1 --data "$data"
+    run_weir_quietly topic produce orders --input "$work/orders.jsonl" --data "$data"
 
     log="$work/run-$run.log"
     busy_before="$(busy_cpu_seconds)"

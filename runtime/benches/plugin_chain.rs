@@ -63,7 +63,7 @@ const STEPS: [(&str, &[(&str, &str)]); 3] = [
     ("order-lines", &[("lines_topic", "order-lines")]),
 ];
 
-/// The quick-start pipeline's `limits`.
+/// Returns the quick-start pipeline's `limits`.
 fn quickstart_limits() -> Limits {
     Limits {
         call_timeout: Duration::from_secs(5),
@@ -320,8 +320,8 @@ fn new_instance(plugin: &Arc<LoadedPlugin>, step: &str) -> PluginInstance {
         .unwrap_or_else(|error| panic!("cannot instantiate {}: {error}", plugin.path().display()))
 }
 
-/// Sets the sampling that suits iterations of tens of milliseconds: criterion's default
-/// linear sampling would run each benchmark for minutes.
+/// Sets flat sampling and a fixed measurement time. With criterion's default linear sampling,
+/// the chain benchmarks, whose iterations take tens of milliseconds, would run for minutes.
 fn configure(group: &mut BenchmarkGroup<'_, WallTime>, event_count: usize) {
     group.throughput(Throughput::Elements(event_count as u64));
     group.sampling_mode(SamplingMode::Flat);
