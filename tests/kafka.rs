@@ -331,3 +331,129 @@ fn kafka_two_processes_hand_over() {
         60_000
     );
 }
+
+fn numbers(records: &[Value]) -> Vec<i64> {
+    records
+        .iter()
+        .map(|record| record["value"]["n"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn kafka_retry_holds_back_commit() {
+    const EVENTS: usize = 2_000;
+    const FAILING: i64 = 500;
+    let scratch = Scratch::new();
+    let (topics, pipeline) = scratch.kafka_scripted_pipeline(
+        "retry",
+        1,
+        "      batch_size: 50",
+        "          fail_offset: 500\n          fail_times: 2",
+        "      max_attempts: 5\n      initial_backoff: 1500ms\n      max_backoff: 2s",
+    );
+    scratch.kafka_produce_numbers(&topics.orders, EVENTS, 1);
+
+    let mut child = spawn_run(&scratch, &pipeline);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut saw_stall = false;
+    loop {
+        let committed = scratch.kafka_committed(&topics.group, &topics.orders)[&0];
+        if committed == FAILING {
+            saw_stall = true;
+        }
+        if committed > FAILING {
+            let written = numbers(&scratch.kafka_consume(&topics.clean));
+            assert!(
+                written.contains(&FAILING),
+                "offset {committed} committed before event {FAILING} succeeded"
+            );
+        }
+        if committed == EVENTS as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pipeline did not finish (committed {committed})"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "weir run exited early");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = terminate(child);
+
+    assert!(
+        saw_stall,
+        "the commit was seen waiting at the failing event"
+    );
+    assert!(log.contains("retrying"), "the retries are logged");
+    let written = numbers(&scratch.kafka_consume(&topics.clean));
+    assert_eq!(
+        written,
+        (0..EVENTS as i64).collect::<Vec<_>>(),
+        "every event once, in offset order"
+    );
+}
+
+/// Starts one process with a slow plugin, then a second in the same group. The first is
+/// revoked while its batches are in flight, and is then stopped.
+fn revoke_during_batch(strategy: &str) {
+    const EVENTS: usize = 3_000;
+    let scratch = Scratch::new();
+    let source = format!(
+        "      batch_size: 20\n      drain_timeout: 20s\n      properties:\n        partition.assignment.strategy: {strategy}"
+    );
+    let (topics, pipeline) = scratch.kafka_scripted_pipeline(
+        "revoke",
+        6,
+        &source,
+        "          sleep_ms: 200",
+        "      max_attempts: 1",
+    );
+    scratch.kafka_produce_numbers(&topics.orders, EVENTS, 6);
+
+    let mut first = spawn_run(&scratch, &pipeline);
+    wait_for_committed(&scratch, &topics, 300, &mut first);
+    let mut second = spawn_run(&scratch, &pipeline);
+    wait_for_committed(&scratch, &topics, 1_200, &mut second);
+    let first_log = terminate(first);
+    wait_for_committed(&scratch, &topics, EVENTS as i64, &mut second);
+    let second_log = terminate(second);
+
+    assert!(
+        first_log.contains("partitions revoked"),
+        "the first process was revoked:\n{first_log}"
+    );
+    assert!(
+        first_log.contains("partition drained"),
+        "its in-flight batches finished:\n{first_log}"
+    );
+    assert!(
+        !first_log.contains("did not finish its batch in time"),
+        "no batch was abandoned:\n{first_log}"
+    );
+    assert!(
+        second_log.contains("partition assigned"),
+        "the second process took partitions"
+    );
+
+    let written: HashSet<i64> = numbers(&scratch.kafka_consume(&topics.clean))
+        .into_iter()
+        .collect();
+    let expected: HashSet<i64> = (0..EVENTS as i64).collect();
+    assert_eq!(written, expected, "every event reached the output");
+    let committed = scratch.kafka_committed(&topics.group, &topics.orders);
+    assert_eq!(
+        committed.values().sum::<i64>(),
+        EVENTS as i64,
+        "every partition committed to its end"
+    );
+}
+
+#[test]
+fn kafka_revoke_during_batch_eager() {
+    revoke_during_batch("range");
+}
+
+#[test]
+fn kafka_revoke_during_batch_cooperative() {
+    revoke_during_batch("cooperative-sticky");
+}

@@ -18,6 +18,7 @@ const TEST_PLUGINS: &[&str] = &[
     "redact-customer",
     "order-lines",
     "not-a-plugin",
+    "scripted",
     "wrong-contract-version",
 ];
 
@@ -377,5 +378,91 @@ pipelines:
             lines_plugin = plugin("order-lines").display(),
         );
         (topics, self.write_pipeline("kafka.yaml", &yaml))
+    }
+}
+
+impl Scratch {
+    /// Creates uniquely named `orders` and `out` topics on Kafka and writes a pipeline file
+    /// `scripted.yaml` with one step of the scripted test plugin. The `*_yaml` arguments are
+    /// lines added to the source (six spaces of indent), the step's config (ten) and the
+    /// failure policy (six).
+    pub fn kafka_scripted_pipeline(
+        &self,
+        name: &str,
+        partitions: u32,
+        source_yaml: &str,
+        config_yaml: &str,
+        failure_yaml: &str,
+    ) -> (KafkaTopics, PathBuf) {
+        let unique = format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+        );
+        let topics = KafkaTopics {
+            orders: format!("{unique}-in"),
+            clean: format!("{unique}-out"),
+            lines: String::new(),
+            dead_letter: String::new(),
+            group: format!("{unique}-group"),
+        };
+        for topic in [&topics.orders, &topics.clean] {
+            self.kafka(&[
+                "topic",
+                "create",
+                topic,
+                "--partitions",
+                &partitions.to_string(),
+            ]);
+        }
+
+        let yaml = format!(
+            r#"
+pipelines:
+  - name: {name}
+    source:
+      kind: kafka
+      bootstrap_servers: {brokers}
+      topics: [{input}]
+      group: {group}
+{source_yaml}
+    steps:
+      - name: scripted
+        plugin: {plugin}
+        config:
+{config_yaml}
+    sink:
+      kind: kafka
+      bootstrap_servers: {brokers}
+      topic: {output}
+    failure:
+{failure_yaml}
+"#,
+            brokers = kafka_brokers(),
+            input = topics.orders,
+            output = topics.clean,
+            group = topics.group,
+            plugin = plugin("scripted").display(),
+        );
+        (topics, self.write_pipeline("scripted.yaml", &yaml))
+    }
+
+    /// Writes `count` events `{"n": i}` keyed `k<i>` and produces them to a Kafka topic, in
+    /// partition `i % partitions`.
+    pub fn kafka_produce_numbers(&self, topic: &str, count: usize, partitions: u32) {
+        let path = self.path().join(format!("{topic}.jsonl"));
+        let lines: Vec<String> = (0..count)
+            .map(|i| {
+                format!(
+                    r#"{{"key":"k{i}","value":{{"n":{i}}},"partition":{}}}"#,
+                    i as u32 % partitions
+                )
+            })
+            .collect();
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        self.kafka(&["topic", "produce", topic, "--input", path.to_str().unwrap()]);
     }
 }
