@@ -457,3 +457,79 @@ fn kafka_revoke_during_batch_eager() {
 fn kafka_revoke_during_batch_cooperative() {
     revoke_during_batch("cooperative-sticky");
 }
+
+#[test]
+fn kafka_slow_batch_hands_partition_over() {
+    const EVENTS: usize = 600;
+    let scratch = Scratch::new();
+    let (topics, slow_pipeline) = scratch.kafka_scripted_pipeline(
+        "slow",
+        1,
+        "      batch_size: 20\n      properties:\n        session.timeout.ms: 6000\n        max.poll.interval.ms: 6000",
+        "          sleep_offset: 300\n          sleep_ms: 10000",
+        "      max_attempts: 1\n    limits:\n      call_timeout: 30s",
+    );
+    // The second process runs the same pipeline without the slow batch.
+    let yaml = std::fs::read_to_string(&slow_pipeline)
+        .unwrap()
+        .replace("          sleep_ms: 10000\n", "");
+    let fast_pipeline = scratch.write_pipeline("fast.yaml", &yaml);
+    scratch.kafka_produce_numbers(&topics.orders, EVENTS, 1);
+
+    // The slow process runs alone until its watchdog gives the partition up; only then does
+    // a second process join, so that it, not a rebalance, takes the partition over.
+    let slow_log_path = scratch.path().join("slow.log");
+    let mut slow = scratch
+        .command()
+        .args(["run", slow_pipeline.to_str().unwrap()])
+        .env("WEIR_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&slow_log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !std::fs::read_to_string(&slow_log_path)
+        .unwrap()
+        .contains("ran longer than max.poll.interval.ms")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the slow batch was never given up"
+        );
+        assert!(slow.try_wait().unwrap().is_none(), "weir run exited early");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let committed = scratch.kafka_committed(&topics.group, &topics.orders)[&0];
+    assert!(
+        committed <= 300,
+        "no commit passed the slow batch (committed {committed})"
+    );
+
+    let mut fast = spawn_run(&scratch, &fast_pipeline);
+    wait_for_committed(&scratch, &topics, EVENTS as i64, &mut fast);
+    let pid = slow.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        slow.wait().unwrap().success(),
+        "SIGTERM ends the slow process with exit 0"
+    );
+    let fast_log = terminate(fast);
+    assert!(
+        fast_log.contains("partition assigned"),
+        "the other process took the partition over"
+    );
+    // The slow batch was neither committed nor written by the process that gave it up, so
+    // the new owner processed it exactly once.
+    let written = numbers(&scratch.kafka_consume(&topics.clean));
+    assert_eq!(
+        written,
+        (0..EVENTS as i64).collect::<Vec<_>>(),
+        "every event once, in offset order"
+    );
+}

@@ -51,6 +51,38 @@ impl WeirContext {
                 .all(|worker| worker.control.at_end.load(Ordering::Acquire))
     }
 
+    /// Gives up the partitions whose current batch has run longer than `limit`: their workers
+    /// store no offset from now on and are left to finish on their own. Returns the threads
+    /// of those workers, which end once the slow plugin call returns.
+    pub(crate) fn abandon_stuck(&self, limit: Duration) -> Vec<JoinHandle<()>> {
+        let mut workers = lock(&self.workers);
+        let stuck: Vec<(String, i32)> = workers
+            .iter()
+            .filter(|(_, worker)| {
+                lock(&worker.control.batch_started).is_some_and(|started| started.elapsed() > limit)
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+
+        let mut threads = Vec::new();
+        for key in stuck {
+            let Some(worker) = workers.remove(&key) else {
+                continue;
+            };
+            worker.control.stop.store(true, Ordering::Release);
+            *lock(&worker.control.revoked) = true;
+            tracing::error!(
+                pipeline = %self.pipeline,
+                topic = %key.0,
+                partition = key.1,
+                max_poll_interval_ms = limit.as_millis() as u64,
+                "a batch ran longer than max.poll.interval.ms; giving the partition up without committing the batch, so its next owner processes it again"
+            );
+            threads.push(worker.thread);
+        }
+        threads
+    }
+
     fn assign(&self, partitions: &TopicPartitionList) {
         let Some(consumer) = self.consumer.get().and_then(Weak::upgrade) else {
             tracing::error!(pipeline = %self.pipeline, "partitions assigned before the consumer was ready; they stay idle");
@@ -70,6 +102,7 @@ impl WeirContext {
                 stop: false.into(),
                 revoked: Mutex::new(false),
                 at_end: false.into(),
+                batch_started: Mutex::new(None),
             });
             let (done_sender, done) = channel();
             let thread = std::thread::Builder::new()

@@ -39,6 +39,9 @@ pub(crate) struct WorkerControl {
     pub(crate) revoked: Mutex<bool>,
     /// Set while the worker has read to the end of the partition and holds no event.
     pub(crate) at_end: AtomicBool,
+    /// When the batch in progress was read, or `None` between batches. The coordinator gives
+    /// the partition up when a batch runs past `max.poll.interval.ms`.
+    pub(crate) batch_started: Mutex<Option<std::time::Instant>>,
 }
 
 /// Runs one assigned partition until it is stopped or revoked. Blocks its thread.
@@ -92,6 +95,7 @@ pub(crate) fn run_partition(
         control.at_end.store(false, Ordering::Release);
 
         let first_offset = events[0].offset;
+        *lock(&control.batch_started) = Some(std::time::Instant::now());
         let batch = loop {
             match processor.process(&events, &mut KafkaCatalog(&shared.sink)) {
                 Ok(batch) => break Some(batch),
@@ -106,6 +110,13 @@ pub(crate) fn run_partition(
         let Some(batch) = batch else {
             break;
         };
+
+        if *lock(&control.revoked) {
+            // The partition was given up while the plugins ran; its next owner processes
+            // these events again, so writing them here would only duplicate them.
+            tracing::warn!(%pipeline, %topic, partition, offset = first_offset, "partition was given up during the batch; its outputs are not written");
+            break;
+        }
 
         let mut attempt = 0u32;
         let delivered = loop {
@@ -152,6 +163,8 @@ pub(crate) fn run_partition(
                 batch.skipped,
             );
         }
+
+        *lock(&control.batch_started) = None;
 
         if let Some((offset, retry_in)) = batch.paused {
             next_offset = Some(offset);
