@@ -153,6 +153,18 @@ impl Checker {
                 );
             }
 
+            if source.max_in_flight_batches == 0 || source.max_in_flight_batches > 64 {
+                let message = format!(
+                    "is {}; use a value from 1 to 64",
+                    source.max_in_flight_batches
+                );
+                self.error(
+                    &source.kind,
+                    format!("{prefix}.source.max_in_flight_batches"),
+                    message,
+                );
+            }
+
             let sink = &mut pipeline.sink;
             self.check_kind_fields(
                 matches!(sink.kind.value, SinkKind::Local),

@@ -80,6 +80,15 @@ pub struct SourceConfig {
     /// batch before their partitions are given up without a commit (`kafka` only).
     #[serde(default = "default_drain_timeout", with = "humantime_serde")]
     pub drain_timeout: Duration,
+    /// Batches of one partition whose outputs may await the broker's acknowledgement while
+    /// the next batch runs (`kafka` only). Offsets are committed only up to the oldest batch
+    /// still waiting.
+    #[serde(default = "default_max_in_flight_batches")]
+    pub max_in_flight_batches: usize,
+}
+
+fn default_max_in_flight_batches() -> usize {
+    4
 }
 
 fn default_drain_timeout() -> Duration {

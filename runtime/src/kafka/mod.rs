@@ -10,6 +10,7 @@ mod context;
 mod pipeline;
 mod sink;
 pub mod tools;
+mod window;
 mod worker;
 
 pub use pipeline::run_kafka_pipeline;

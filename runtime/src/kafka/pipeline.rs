@@ -101,6 +101,7 @@ pub fn run_kafka_pipeline(
         steps,
         sink: Arc::new(KafkaSink { producer }),
         stop_at_end,
+        max_in_flight_batches: source.max_in_flight_batches,
     });
 
     let client_config = consumer_config(

@@ -11,14 +11,18 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers};
 
 use super::context::WeirContext;
-use super::sink::{KafkaCatalog, KafkaSink};
+use super::sink::{BatchDeliveries, KafkaCatalog, KafkaSink};
+use super::window::{Acknowledged, InFlightWindow};
 use crate::pipeline::{BatchProcessor, Chain, StepSpec, WorkerSettings};
 use crate::plugin::{Event, Header};
 
 /// How long a worker waits for a message before it checks whether it should stop.
 const POLL_TIMEOUT: Duration = Duration::from_millis(100);
 
-/// Wait before a partition worker tries a failed delivery or plugin load again.
+/// How often a worker checks its outputs' acknowledgements while it waits for them.
+const ACK_POLL_INTERVAL: Duration = Duration::from_millis(2);
+
+/// Wait before a partition worker tries a failed output-topic lookup or plugin load again.
 const RETRY_WAIT: Duration = Duration::from_secs(1);
 
 /// What every partition worker of one pipeline shares.
@@ -28,6 +32,8 @@ pub(crate) struct WorkerShared {
     pub(crate) sink: Arc<KafkaSink>,
     /// Whether workers check, when idle, if they have read to the end of their partition.
     pub(crate) stop_at_end: bool,
+    /// Batches of one partition whose outputs may await acknowledgement at once.
+    pub(crate) max_in_flight_batches: usize,
 }
 
 /// The coordinator's side of one partition worker.
@@ -77,6 +83,7 @@ pub(crate) fn run_partition(
     );
 
     let mut next_offset: Option<i64> = None;
+    let mut window = InFlightWindow::new(shared.max_in_flight_batches);
     while !control.stop.load(Ordering::Acquire) {
         let events = match read_batch(&queue, shared.settings.batch_size) {
             Ok(events) => events,
@@ -86,7 +93,19 @@ pub(crate) fn run_partition(
             }
         };
         if events.is_empty() {
-            if shared.stop_at_end {
+            if !settle(
+                &mut window,
+                &consumer,
+                &topic,
+                partition,
+                &control,
+                &shared,
+                &mut next_offset,
+                Until::Now,
+            ) {
+                break;
+            }
+            if shared.stop_at_end && window.is_empty() {
                 let at_end = read_to_end(&consumer, &topic, partition, next_offset);
                 control.at_end.store(at_end, Ordering::Release);
             }
@@ -118,53 +137,45 @@ pub(crate) fn run_partition(
             break;
         }
 
-        let mut attempt = 0u32;
-        let delivered = loop {
-            match shared.sink.deliver(&batch.writes) {
-                Ok(()) => break true,
-                Err(error) => {
-                    attempt += 1;
-                    tracing::error!(
-                        %pipeline,
-                        %topic,
-                        partition,
-                        offset = first_offset,
-                        attempt,
-                        %error,
-                        "cannot deliver the batch's outputs; nothing past them is committed, retrying"
-                    );
-                    if *lock(&control.revoked) || sleep_unless_stopped_long(&control, RETRY_WAIT) {
-                        break false;
-                    }
-                }
-            }
+        let summary = Acknowledged {
+            last_offset: (batch.handled > 0).then(|| first_offset + batch.handled as i64 - 1),
+            handled: batch.handled as u64,
+            outputs: batch.outputs,
+            dead_lettered: batch.dead_lettered,
+            skipped: batch.skipped,
         };
-        if !delivered {
+        let deliveries = BatchDeliveries::send(
+            &shared.sink,
+            batch.writes,
+            (
+                Arc::clone(&pipeline),
+                topic.clone(),
+                partition,
+                first_offset,
+            ),
+        );
+        window.push(summary, deliveries);
+        *lock(&control.batch_started) = None;
+
+        // A paused batch waits for everything before it, so that the seek below starts over
+        // from a settled state.
+        let until = if batch.paused.is_some() {
+            Until::Empty
+        } else {
+            Until::Room
+        };
+        if !settle(
+            &mut window,
+            &consumer,
+            &topic,
+            partition,
+            &control,
+            &shared,
+            &mut next_offset,
+            until,
+        ) {
             break;
         }
-
-        if batch.handled > 0 {
-            let last_offset = first_offset + batch.handled as i64 - 1;
-            let revoked = lock(&control.revoked);
-            if *revoked {
-                tracing::warn!(%pipeline, %topic, partition, offset = last_offset, "partition was revoked during the batch; its offset is not stored");
-                break;
-            }
-            // librdkafka commits the stored offset plus one: the next event to read.
-            if let Err(error) = consumer.store_offset(&topic, partition, last_offset) {
-                tracing::warn!(%pipeline, %topic, partition, offset = last_offset, %error, "cannot store the offset");
-            }
-            drop(revoked);
-            next_offset = Some(last_offset + 1);
-            shared.settings.stats.record_commit(
-                batch.handled as u64,
-                batch.outputs,
-                batch.dead_lettered,
-                batch.skipped,
-            );
-        }
-
-        *lock(&control.batch_started) = None;
 
         if let Some((offset, retry_in)) = batch.paused {
             next_offset = Some(offset);
@@ -181,8 +192,82 @@ pub(crate) fn run_partition(
         }
     }
 
+    // Stopping: wait for the outputs already sent, so their offsets are stored before the
+    // commit that follows. A revoke ends the wait and stores nothing more.
+    settle(
+        &mut window,
+        &consumer,
+        &topic,
+        partition,
+        &control,
+        &shared,
+        &mut next_offset,
+        Until::Empty,
+    );
+
     tracing::info!(%pipeline, %topic, partition, "partition worker stopped");
     let _ = done.send(());
+}
+
+/// How long [`settle`] waits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// Not at all: store what is acknowledged now.
+    Now,
+    /// Until the window has room for another batch.
+    Room,
+    /// Until every batch in the window is acknowledged.
+    Empty,
+}
+
+/// Stores the offset of the window's acknowledged prefix, waiting as `until` says. Returns
+/// `false` when the partition was revoked, after which nothing more may be stored.
+#[allow(clippy::too_many_arguments)]
+fn settle(
+    window: &mut InFlightWindow<BatchDeliveries>,
+    consumer: &BaseConsumer<WeirContext>,
+    topic: &str,
+    partition: i32,
+    control: &WorkerControl,
+    shared: &WorkerShared,
+    next_offset: &mut Option<i64>,
+    until: Until,
+) -> bool {
+    loop {
+        if let Some(acknowledged) = window.take_acknowledged() {
+            let revoked = lock(&control.revoked);
+            if *revoked {
+                return false;
+            }
+            if let Some(last_offset) = acknowledged.last_offset {
+                // librdkafka commits the stored offset plus one: the next event to read.
+                if let Err(error) = consumer.store_offset(topic, partition, last_offset) {
+                    tracing::warn!(pipeline = %shared.settings.pipeline, topic, partition, offset = last_offset, %error, "cannot store the offset");
+                }
+                *next_offset = Some(last_offset + 1);
+            }
+            drop(revoked);
+            shared.settings.stats.record_commit(
+                acknowledged.handled,
+                acknowledged.outputs,
+                acknowledged.dead_lettered,
+                acknowledged.skipped,
+            );
+        }
+
+        let satisfied = match until {
+            Until::Now => true,
+            Until::Room => !window.is_full(),
+            Until::Empty => window.is_empty(),
+        };
+        if satisfied {
+            return true;
+        }
+        if *lock(&control.revoked) {
+            return false;
+        }
+        std::thread::sleep(ACK_POLL_INTERVAL);
+    }
 }
 
 /// Reads up to `max` events: waits for the first, then takes what is already fetched.
@@ -260,13 +345,6 @@ fn sleep_unless_stopped(control: &WorkerControl, wait: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(20).min(wait));
     }
     control.stop.load(Ordering::Acquire)
-}
-
-/// Like [`sleep_unless_stopped`], but only a revoke ends the wait early: a stopping worker
-/// still tries to deliver the batch it holds until its drain time runs out.
-fn sleep_unless_stopped_long(control: &WorkerControl, wait: Duration) -> bool {
-    std::thread::sleep(wait);
-    *lock(&control.revoked)
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
