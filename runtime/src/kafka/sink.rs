@@ -77,7 +77,7 @@ impl KafkaSink {
 }
 
 /// The outstanding deliveries of one batch's outputs. A record whose delivery failed is sent
-/// again after [`RESEND_WAIT`], for as long as it takes; until then the batch is not
+/// again after [`RESEND_WAIT`], for as long as it takes. Until then the batch is not
 /// acknowledged, so no offset passes it.
 pub(crate) struct BatchDeliveries {
     sink: Arc<KafkaSink>,

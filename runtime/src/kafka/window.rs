@@ -45,7 +45,7 @@ impl<A: Acknowledgements> InFlightWindow<A> {
         self.batches.is_empty()
     }
 
-    /// Tells whether the window holds as many batches as it may.
+    /// Tells whether the window contains as many batches as it may.
     pub(crate) fn is_full(&self) -> bool {
         self.batches.len() >= self.capacity
     }

@@ -25,7 +25,7 @@ const ACK_POLL_INTERVAL: Duration = Duration::from_millis(2);
 /// Wait before a partition worker tries a failed output-topic lookup or plugin load again.
 const RETRY_WAIT: Duration = Duration::from_secs(1);
 
-/// What every partition worker of one pipeline shares.
+/// Settings and clients shared by every partition worker of one pipeline.
 pub(crate) struct WorkerShared {
     pub(crate) settings: Arc<WorkerSettings>,
     pub(crate) steps: Vec<Arc<StepSpec>>,
@@ -43,7 +43,7 @@ pub(crate) struct WorkerControl {
     /// Set once the partition is no longer owned; no offset is stored after that. The lock
     /// makes "check, then store" atomic against the revoke.
     pub(crate) revoked: Mutex<bool>,
-    /// Set while the worker has read to the end of the partition and holds no event.
+    /// Set while the worker has read to the end of the partition and has no event pending.
     pub(crate) at_end: AtomicBool,
     /// When the batch in progress was read, or `None` between batches. The coordinator gives
     /// the partition up when a batch runs past `max.poll.interval.ms`.
@@ -220,7 +220,7 @@ enum Until {
     Empty,
 }
 
-/// Stores the offset of the window's acknowledged prefix, waiting as `until` says. Returns
+/// Stores the offset of the window's acknowledged prefix, waiting as `until` sets. Returns
 /// `false` when the partition was revoked, after which nothing more may be stored.
 #[allow(clippy::too_many_arguments)]
 fn settle(
@@ -286,7 +286,7 @@ fn read_batch(queue: &PartitionQueue<WeirContext>, max: usize) -> Result<Vec<Eve
     Ok(events)
 }
 
-/// Tells whether the partition holds no event at or after `next_offset`, the offset after the
+/// Tells whether the partition contains no event at or after `next_offset`, the offset after the
 /// last one processed (or, before any, the consumer's position).
 fn read_to_end(
     consumer: &BaseConsumer<WeirContext>,
