@@ -64,6 +64,7 @@ Usage: $(basename "$0") COMMAND [ARGS...]
 Commands:
   install         Copy the Kafka $kafka_version jars from Maven into $libs_dir (skipped when complete).
   start           Install if needed, format fresh KRaft storage and start the broker on $bootstrap_servers.
+  resume          Start the broker again on the storage of the last start, keeping its topics and offsets.
   stop            Stop the broker that 'start' started (SIGTERM, then SIGKILL after ${stop_timeout_seconds} s).
   status          Exit 0 if the broker that 'start' started is running and responds to an admin request.
   topics ARGS...  Run the kafka-topics tool with --bootstrap-server $bootstrap_servers.
@@ -301,7 +302,13 @@ start_broker() {
     done
 
     write_configs
-    format_storage
+    if [[ ${1:-} == resume ]]; then
+        [[ -f $kraft_log_dir/meta.properties ]] ||
+            die "no formatted storage in $kraft_log_dir to resume; use 'start'"
+        log "resuming on the storage in $kraft_log_dir"
+    else
+        format_storage
+    fi
 
     local started_at=$SECONDS
     launch_broker
@@ -375,6 +382,7 @@ main() {
     case $command in
         install) install_kafka ;;
         start) start_broker ;;
+        resume) start_broker resume ;;
         stop) stop_broker ;;
         status)
             require_installed
