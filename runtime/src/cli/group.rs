@@ -51,7 +51,7 @@ pub fn execute(command: GroupCommand) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            let store = LocalStore::open(&data.data)?;
+            let store = LocalStore::open_existing(&data.data)?;
             let mut out = std::io::stdout().lock();
             for offset in store.group_offsets(&group)? {
                 let end_offset = store.end_offset(&offset.topic, offset.partition)?;

@@ -136,7 +136,7 @@ fn create(
 }
 
 fn list(data: DataArgs) -> anyhow::Result<ExitCode> {
-    let store = LocalStore::open(&data.data)?;
+    let store = LocalStore::open_existing(&data.data)?;
     let mut out = std::io::stdout().lock();
     for topic in store.topics()? {
         let records: i64 = topic.end_offsets.iter().sum();
@@ -185,7 +185,7 @@ fn produce(name: &str, input: Option<PathBuf>, data: DataArgs) -> anyhow::Result
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let mut store = LocalStore::open(&data.data)?;
+    let mut store = LocalStore::open_existing(&data.data)?;
     store.append(&records)?;
     eprintln!("appended {} records to topic `{name}`", records.len());
     Ok(ExitCode::SUCCESS)
@@ -212,7 +212,7 @@ fn consume(
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let store = LocalStore::open(&data.data)?;
+    let store = LocalStore::open_existing(&data.data)?;
     let Some(topic) = store.topic(name)? else {
         bail!(
             "topic `{name}` not found in {}; `weir topic list` shows the topics there",

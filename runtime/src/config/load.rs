@@ -335,26 +335,8 @@ fn resolve(path: &mut Spanned<PathBuf>, base: &Path) {
     }
 }
 
-/// Checks a topic name against Kafka's rules, so that a pipeline moves between embedded topics
-/// and Kafka unchanged.
+/// Checks a topic name against Kafka's rules, the same ones the embedded topics enforce, so
+/// that a pipeline moves between embedded topics and Kafka unchanged.
 pub fn check_topic_name(topic: &str) -> Result<(), String> {
-    if topic.is_empty() {
-        return Err("topic name is empty".into());
-    }
-    if topic == "." || topic == ".." {
-        return Err(format!("topic name `{topic}` is not allowed"));
-    }
-    if topic.len() > 249 {
-        return Err(format!(
-            "topic name `{topic}` is {} characters long; the maximum is 249",
-            topic.len()
-        ));
-    }
-    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    if let Some(bad) = topic.chars().find(|c| !valid(*c)) {
-        return Err(format!(
-            "topic name `{topic}` contains `{bad}`; use only ASCII letters, digits, `.`, `_` and `-`"
-        ));
-    }
-    Ok(())
+    crate::local::validate_topic_name(topic).map_err(|error| error.to_string())
 }

@@ -63,6 +63,15 @@ pub enum LocalError {
     },
 
     /// The topic does not exist.
+    #[error(
+        "no embedded topics in {path}; check --data or WEIR_DATA, or create a topic there \
+         with `weir topic create`"
+    )]
+    NoStore {
+        /// The folder that has no database.
+        path: PathBuf,
+    },
+
     #[error("topic `{topic}` not found in {path}; create it with `weir topic create {topic}`")]
     UnknownTopic {
         /// Topic name.

@@ -104,6 +104,17 @@ impl LocalStore {
         })
     }
 
+    /// Opens the store in `dir` only if it exists, so that a mistyped folder is an error
+    /// instead of a new, empty store.
+    pub fn open_existing(dir: &Path) -> Result<Self, LocalError> {
+        if !dir.join(DATABASE_FILE_NAME).is_file() {
+            return Err(LocalError::NoStore {
+                path: dir.to_owned(),
+            });
+        }
+        Self::open(dir)
+    }
+
     /// Returns the path of the database file.
     pub fn path(&self) -> &Path {
         &self.database.path
