@@ -170,15 +170,16 @@ impl Scratch {
     /// Returns the committed offsets of `group`, by topic and partition.
     pub fn committed_offsets(&self, group: &str) -> BTreeMap<(String, u32), i64> {
         let output = self.run_ok(&["group", "describe", group]);
+        // Partitions without a commit print a null offset; they are left out here.
         String::from_utf8(output.stdout)
             .expect("UTF-8 output")
             .lines()
-            .map(|line| {
+            .filter_map(|line| {
                 let value: Value = serde_json::from_str(line).expect("a JSON line");
                 let topic = value["topic"].as_str().expect("a topic").to_string();
                 let partition = value["partition"].as_u64().expect("a partition") as u32;
-                let offset = value["committed_offset"].as_i64().expect("an offset");
-                ((topic, partition), offset)
+                let offset = value["committed_offset"].as_i64()?;
+                Some(((topic, partition), offset))
             })
             .collect()
     }

@@ -1,3 +1,4 @@
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -15,7 +16,8 @@ pub enum GroupCommand {
         group: String,
 
         /// Topics to describe; required with `--brokers`, since Kafka lists a group's
-        /// offsets per topic.
+        /// offsets per topic. On embedded topics, the default is every topic the group has
+        /// committed on.
         #[arg(long = "topic")]
         topics: Vec<String>,
 
@@ -52,18 +54,42 @@ pub fn execute(command: GroupCommand) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let store = LocalStore::open_existing(&data.data)?;
+            let committed: BTreeMap<(String, u32), i64> = store
+                .group_offsets(&group)?
+                .into_iter()
+                .map(|offset| ((offset.topic, offset.partition), offset.next_offset))
+                .collect();
+            // Every partition of the group's topics, so that one it never committed shows too.
+            let topics: BTreeSet<String> = if topics.is_empty() {
+                committed.keys().map(|(topic, _)| topic.clone()).collect()
+            } else {
+                topics.into_iter().collect()
+            };
+            if topics.is_empty() {
+                eprintln!(
+                    "group `{group}` has no committed offsets in {}",
+                    data.data.display()
+                );
+            }
+
             let mut out = std::io::stdout().lock();
-            for offset in store.group_offsets(&group)? {
-                let end_offset = store.end_offset(&offset.topic, offset.partition)?;
-                let line = serde_json::json!({
-                    "group": offset.group,
-                    "topic": offset.topic,
-                    "partition": offset.partition,
-                    "committed_offset": offset.next_offset,
-                    "end_offset": end_offset,
-                    "lag": end_offset - offset.next_offset,
-                });
-                writeln!(out, "{line}")?;
+            for topic in topics {
+                let Some(info) = store.topic(&topic)? else {
+                    anyhow::bail!("topic `{topic}` not found in {}", data.data.display());
+                };
+                for (partition, end_offset) in info.end_offsets.iter().enumerate() {
+                    let partition = partition as u32;
+                    let committed_offset = committed.get(&(topic.clone(), partition)).copied();
+                    let line = serde_json::json!({
+                        "group": group,
+                        "topic": topic,
+                        "partition": partition,
+                        "committed_offset": committed_offset,
+                        "end_offset": end_offset,
+                        "lag": committed_offset.map(|offset| end_offset - offset),
+                    });
+                    writeln!(out, "{line}")?;
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -233,7 +233,7 @@ impl Checker {
     }
 
     /// Checks that a `local` source or sink has a `path` and no Kafka settings, and that a
-    /// `kafka` one has `bootstrap_servers` and no `path`; resolves the path.
+    /// `kafka` one has `bootstrap_servers` and no `path`. Also resolves the path.
     #[allow(clippy::too_many_arguments)]
     fn check_kind_fields<K>(
         &mut self,
