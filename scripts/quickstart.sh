@@ -12,7 +12,8 @@ cargo build --release -p weir
 cargo build --target wasm32-wasip2 --profile plugin \
     -p drop-test-orders -p redact-customer -p order-lines
 
-weir=target/release/weir
+target_dir=${CARGO_TARGET_DIR:-target}
+weir=$target_dir/release/weir
 export WEIR_DATA=.weir/data
 rm -rf .weir
 mkdir -p .weir
@@ -25,8 +26,19 @@ mkdir -p .weir
 "$weir" sample orders --count 100000 --seed 42 --output .weir/orders.jsonl
 "$weir" topic produce orders --input .weir/orders.jsonl
 
-# The pipeline logs every dead-lettered event at error level; the sample holds some on purpose.
-"$weir" run pipelines/quickstart.yaml --stop-at-end
+# The pipeline file expects the plugins under target/; with another CARGO_TARGET_DIR, run a
+# copy whose plugin paths point there.
+pipeline=pipelines/quickstart.yaml
+if [[ $target_dir != target ]]; then
+    plugins=$(cd "$target_dir/wasm32-wasip2/plugin" && pwd)
+    sed -e "s#\.\./target/wasm32-wasip2/plugin#$plugins#" -e "s#\.\./\.weir/data#$PWD/.weir/data#" \
+        pipelines/quickstart.yaml >.weir/quickstart.yaml
+    pipeline=.weir/quickstart.yaml
+fi
+
+# The pipeline logs every dead-lettered event at error level; the sample contains some on
+# purpose.
+"$weir" run "$pipeline" --stop-at-end
 
 echo
 "$weir" topic list
