@@ -283,6 +283,29 @@ fn kafka_restart_resumes_at_committed() {
         after_first + expected_new,
         "the restart processed only the new events: {log}"
     );
+
+    // With every partition committed to its end, --stop-at-end has nothing to read and must
+    // still see that it is at the end and exit.
+    let mut idle = scratch
+        .command()
+        .env("WEIR_BROKERS", common::kafka_brokers())
+        .args(["run", pipeline.to_str().unwrap(), "--stop-at-end"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = idle.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            idle.kill().unwrap();
+            panic!("--stop-at-end did not exit on a group already at the end");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(status.success(), "the idle run exits 0");
 }
 
 #[test]

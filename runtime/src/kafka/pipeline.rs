@@ -102,6 +102,7 @@ pub fn run_kafka_pipeline(
         sink: Arc::new(KafkaSink { producer }),
         stop_at_end,
         max_in_flight_batches: source.max_in_flight_batches,
+        start: source.start,
     });
 
     let client_config = consumer_config(

@@ -4,15 +4,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::Message;
-use rdkafka::Offset;
 use rdkafka::consumer::base_consumer::PartitionQueue;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::{Offset, TopicPartitionList};
 
 use super::context::WeirContext;
 use super::sink::{BatchDeliveries, KafkaCatalog, KafkaSink};
 use super::window::{Acknowledged, InFlightWindow};
+use crate::config::StartPosition;
 use crate::pipeline::{BatchProcessor, Chain, StepSpec, WorkerSettings};
 use crate::plugin::{Event, Header};
 
@@ -34,6 +35,8 @@ pub(crate) struct WorkerShared {
     pub(crate) stop_at_end: bool,
     /// Batches of one partition whose outputs may await acknowledgement at once.
     pub(crate) max_in_flight_batches: usize,
+    /// Where the group starts on a partition without a committed offset.
+    pub(crate) start: StartPosition,
 }
 
 /// The coordinator's side of one partition worker.
@@ -106,7 +109,7 @@ pub(crate) fn run_partition(
                 break;
             }
             if shared.stop_at_end && window.is_empty() {
-                let at_end = read_to_end(&consumer, &topic, partition, next_offset);
+                let at_end = read_to_end(&consumer, &topic, partition, next_offset, shared.start);
                 control.at_end.store(at_end, Ordering::Release);
             }
             continue;
@@ -286,28 +289,42 @@ fn read_batch(queue: &PartitionQueue<WeirContext>, max: usize) -> Result<Vec<Eve
     Ok(events)
 }
 
-/// Tells whether the partition contains no event at or after `next_offset`, the offset after the
-/// last one processed (or, before any, the consumer's position).
+/// Tells whether the partition contains no event at or after `next_offset`, the offset after
+/// the last one processed. Before any event was processed, the group's committed offset
+/// stands for it. A group without one starts at the low watermark under `earliest` and at
+/// the end under `latest`.
 fn read_to_end(
     consumer: &BaseConsumer<WeirContext>,
     topic: &str,
     partition: i32,
     next_offset: Option<i64>,
+    start: StartPosition,
 ) -> bool {
-    let Ok((low, high)) = consumer.fetch_watermarks(topic, partition, Duration::from_secs(5))
-    else {
+    let timeout = Duration::from_secs(5);
+    let Ok((low, high)) = consumer.fetch_watermarks(topic, partition, timeout) else {
         return false;
     };
-    let position = next_offset.or_else(|| {
-        let positions = consumer.position().ok()?;
-        match positions.find_partition(topic, partition)?.offset() {
-            Offset::Offset(offset) => Some(offset),
-            _ => None,
+    let position = match next_offset {
+        Some(offset) => Some(offset),
+        None => {
+            let mut list = TopicPartitionList::new();
+            list.add_partition(topic, partition);
+            let Ok(committed) = consumer.committed_offsets(list, timeout) else {
+                return false;
+            };
+            match committed
+                .find_partition(topic, partition)
+                .map(|element| element.offset())
+            {
+                Some(Offset::Offset(offset)) => Some(offset),
+                _ => None,
+            }
         }
-    });
-    match position {
-        Some(position) => position >= high,
-        None => high <= low,
+    };
+    match (position, start) {
+        (Some(position), _) => position >= high,
+        (None, StartPosition::Earliest) => high <= low,
+        (None, StartPosition::Latest) => true,
     }
 }
 
