@@ -13,7 +13,13 @@ use std::time::{Duration, Instant};
 use common::{Scratch, plugin, workspace_root};
 use serde_json::Value;
 
-const PORT: u16 = 39292;
+/// Port of this test's own broker; `WEIR_TEST_OUTAGE_PORT` moves it.
+fn port() -> u16 {
+    std::env::var("WEIR_TEST_OUTAGE_PORT")
+        .ok()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(39292)
+}
 
 /// Runs `.ci/kafka/kafka.sh` for this test's broker; stops the broker when dropped.
 struct OwnBroker {
@@ -24,7 +30,7 @@ impl OwnBroker {
     fn run(&self, command: &str) {
         let status = Command::new(workspace_root().join(".ci/kafka/kafka.sh"))
             .arg(command)
-            .env("WEIR_KAFKA_PORT", PORT.to_string())
+            .env("WEIR_KAFKA_PORT", port().to_string())
             .env("WEIR_KAFKA_DATA", &self.data)
             .stdout(Stdio::null())
             .status()
@@ -37,7 +43,7 @@ impl Drop for OwnBroker {
     fn drop(&mut self) {
         let _ = Command::new(workspace_root().join(".ci/kafka/kafka.sh"))
             .arg("stop")
-            .env("WEIR_KAFKA_PORT", PORT.to_string())
+            .env("WEIR_KAFKA_PORT", port().to_string())
             .env("WEIR_KAFKA_DATA", &self.data)
             .status();
     }
@@ -84,7 +90,7 @@ fn broker_outage_loses_nothing() {
     let broker = OwnBroker {
         data: scratch.path().join("kafka"),
     };
-    let brokers = format!("127.0.0.1:{PORT}");
+    let brokers = format!("127.0.0.1:{}", port());
 
     let yaml = format!(
         r#"
