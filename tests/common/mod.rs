@@ -8,7 +8,9 @@ pub mod orders;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -101,11 +103,9 @@ impl Scratch {
 
     /// Runs `weir` with `args` and returns its output, whatever its exit status.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command()
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("the weir binary runs")
+        let mut command = self.command();
+        command.args(args);
+        output_within_limit(command)
     }
 
     /// Runs `weir` with `args` and fails the test unless it succeeds.
@@ -235,6 +235,43 @@ pipelines:
     }
 }
 
+/// Longest a single `weir` command may take in a test before it is killed, so that a hang
+/// fails the test instead of stalling the whole run.
+const COMMAND_LIMIT: Duration = Duration::from_secs(600);
+
+/// Runs `command` to completion and returns its output; kills it with SIGKILL if it runs
+/// past [`COMMAND_LIMIT`], which shows in the output as a failed status.
+fn output_within_limit(mut command: Command) -> Output {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the weir binary runs");
+    let pid = child.id().to_string();
+    let finished = Arc::new(AtomicBool::new(false));
+    let watchdog = {
+        let finished = Arc::clone(&finished);
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + COMMAND_LIMIT;
+            while Instant::now() < deadline {
+                if finished.load(Ordering::Acquire) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            if !finished.load(Ordering::Acquire) {
+                eprintln!("weir (PID {pid}) ran past {COMMAND_LIMIT:?}; killing it");
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            }
+        })
+    };
+    let output = child.wait_with_output().expect("the weir binary runs");
+    finished.store(true, Ordering::Release);
+    let _ = watchdog.join();
+    output
+}
+
 /// Returns the text of a record header, from the object `weir topic consume` prints.
 pub fn header<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
     record["headers"][name].as_str()
@@ -265,12 +302,8 @@ impl Scratch {
     /// Runs `weir` against the test cluster.
     pub fn kafka(&self, args: &[&str]) -> Output {
         let mut command = self.command();
-        command.env("WEIR_BROKERS", kafka_brokers());
-        let output = command
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("weir runs");
+        command.env("WEIR_BROKERS", kafka_brokers()).args(args);
+        let output = output_within_limit(command);
         assert!(
             output.status.success(),
             "`weir {}` failed: {}\n{}",
