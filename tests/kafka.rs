@@ -500,8 +500,8 @@ fn kafka_slow_batch_hands_partition_over() {
     let fast_pipeline = scratch.write_pipeline("fast.yaml", &yaml);
     scratch.kafka_produce_numbers(&topics.orders, EVENTS, 1);
 
-    // The slow process runs alone until its watchdog gives the partition up; only then does
-    // a second process join, so that it, not a rebalance, takes the partition over.
+    // The slow process runs alone until its watchdog gives the partition up. Only then does a
+    // second process join, so that it takes the partition over, not a rebalance.
     let slow_log_path = scratch.path().join("slow.log");
     let mut slow = scratch
         .command()

@@ -235,12 +235,12 @@ pipelines:
     }
 }
 
-/// Longest a single `weir` command may take in a test before it is killed, so that a hang
+/// Maximum time one `weir` command may take in a test before it is killed, so that a hang
 /// fails the test instead of stalling the whole run.
 const COMMAND_LIMIT: Duration = Duration::from_secs(600);
 
-/// Runs `command` to completion and returns its output; kills it with SIGKILL if it runs
-/// past [`COMMAND_LIMIT`], which shows in the output as a failed status.
+/// Runs `command` to completion and returns its output. A command that runs past
+/// [`COMMAND_LIMIT`] is killed with SIGKILL, which shows in the output as a failed status.
 fn output_within_limit(mut command: Command) -> Output {
     let child = command
         .stdin(Stdio::null())

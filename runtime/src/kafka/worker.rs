@@ -35,7 +35,7 @@ pub(crate) struct WorkerShared {
     pub(crate) stop_at_end: bool,
     /// Batches of one partition whose outputs may await acknowledgement at once.
     pub(crate) max_in_flight_batches: usize,
-    /// Where the group starts on a partition without a committed offset.
+    /// Start position of the group on a partition without a committed offset.
     pub(crate) start: StartPosition,
 }
 
