@@ -90,7 +90,7 @@ impl Scratch {
         self.dir.path().join("data")
     }
 
-    /// A `weir` command with this folder's data and the shared compiled-plugin cache.
+    /// Builds a `weir` command with this folder's data and the shared compiled-plugin cache.
     pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_weir"));
         command
@@ -289,6 +289,16 @@ pub fn kafka_brokers() -> String {
     })
 }
 
+/// Returns `name` made unique to this process and moment, for topics and groups on the
+/// shared test broker.
+fn unique_name(name: &str) -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is past 1970")
+        .as_millis();
+    format!("{name}-{}-{millis}", std::process::id())
+}
+
 /// Topic names of one Kafka test, unique per run so that tests share the broker.
 pub struct KafkaTopics {
     pub orders: String,
@@ -350,14 +360,7 @@ impl Scratch {
         extra_source: &str,
         extra_sink: &str,
     ) -> (KafkaTopics, PathBuf) {
-        let unique = format!(
-            "{name}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis()
-        );
+        let unique = unique_name(name);
         let topics = KafkaTopics {
             orders: format!("{unique}-orders"),
             clean: format!("{unique}-orders-clean"),
@@ -428,14 +431,7 @@ impl Scratch {
         config_yaml: &str,
         failure_yaml: &str,
     ) -> (KafkaTopics, PathBuf) {
-        let unique = format!(
-            "{name}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis()
-        );
+        let unique = unique_name(name);
         let topics = KafkaTopics {
             orders: format!("{unique}-in"),
             clean: format!("{unique}-out"),

@@ -1,5 +1,5 @@
 //! The quick-start pipeline's rules, written again independently of the plugins, so that the
-//! tests can say which outputs each input event must produce.
+//! tests can compute which outputs each input event must produce.
 
 use std::collections::BTreeMap;
 

@@ -48,7 +48,7 @@ pub enum TopicCommand {
     /// Append records given as JSON lines, all of them or, on any invalid line, none.
     ///
     /// Each line is an object with optional fields `key`, `value`, `headers` (an object of
-    /// names to strings or null), `partition` and `timestamp_ms`; `key_base64` and
+    /// names to strings or null), `partition` and `timestamp_ms`. The fields `key_base64` and
     /// `value_base64` carry binary data. A string value is stored as its UTF-8 bytes, any
     /// other JSON value as its compact JSON text, and a null or missing value is a tombstone.
     Produce {

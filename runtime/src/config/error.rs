@@ -12,7 +12,7 @@ pub struct ConfigError {
     pub column: Option<u64>,
     /// Dotted path of the key, such as `pipelines[0].steps[1].plugin`, when one applies.
     pub key: Option<String>,
-    /// What is wrong and how to fix it.
+    /// Description of the problem and its fix.
     pub message: String,
 }
 

@@ -22,7 +22,7 @@ pub struct PipelineConfig {
     pub source: SourceConfig,
     pub steps: Vec<StepConfig>,
     pub sink: SinkConfig,
-    /// What happens to an event whose processing fails; steps may override it.
+    /// Failure policy for events whose processing fails. Steps may override it.
     #[serde(default)]
     pub failure: FailurePolicy,
     /// Sandbox limits of every step's plugin instances; steps may override them.
@@ -30,7 +30,7 @@ pub struct PipelineConfig {
     pub limits: Limits,
 }
 
-/// Where a pipeline's events come from.
+/// Kind of a pipeline's source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
@@ -40,7 +40,7 @@ pub enum SourceKind {
     Kafka,
 }
 
-/// Where a consumer group starts when it has no committed offset for a partition.
+/// Start position of a consumer group on a partition without a committed offset.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StartPosition {
@@ -107,7 +107,7 @@ fn default_poll_interval() -> Duration {
     Duration::from_millis(100)
 }
 
-/// Where a pipeline's outputs go.
+/// Kind of a pipeline's sink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SinkKind {
@@ -167,7 +167,7 @@ pub struct StepConfig {
     pub limits: Option<Limits>,
 }
 
-/// What to do once an event has failed for good.
+/// Action for an event that has failed for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnExhausted {

@@ -33,9 +33,9 @@ fn max_poll_interval(
     Ok(Duration::from_millis(millis))
 }
 
-/// Leaves the group after a batch ran past `max.poll.interval.ms`, as a Kafka consumer that
-/// stopped polling is made to: the other partitions drain and commit, the group reassigns
-/// every partition, and this process joins again once the slow batches have returned.
+/// Leaves the group after a batch ran past `max.poll.interval.ms`, as Kafka makes a consumer
+/// that stopped polling do. The other partitions drain and commit, the group reassigns every
+/// partition, and this process joins again once the slow batches have returned.
 ///
 /// Polling the main queue keeps librdkafka's own poll timer alive while one worker is stuck,
 /// so Weir enforces the interval itself.

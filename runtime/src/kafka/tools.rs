@@ -114,7 +114,9 @@ pub fn consume_to_end(brokers: &str, topic: &str) -> anyhow::Result<Vec<Record>>
     Ok(records)
 }
 
-fn record_from_message(message: &rdkafka::message::BorrowedMessage<'_>) -> Record {
+/// Copies a consumed message into a record of the embedded-topic model. A message without a
+/// timestamp gets 0.
+pub(crate) fn record_from_message(message: &rdkafka::message::BorrowedMessage<'_>) -> Record {
     let headers = message
         .headers()
         .map(|headers| {

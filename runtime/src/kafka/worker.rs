@@ -7,15 +7,16 @@ use rdkafka::Message;
 use rdkafka::consumer::base_consumer::PartitionQueue;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::message::BorrowedMessage;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::context::WeirContext;
 use super::sink::{BatchDeliveries, KafkaCatalog, KafkaSink};
+use super::tools::record_from_message;
 use super::window::{Acknowledged, InFlightWindow};
 use crate::config::StartPosition;
-use crate::pipeline::{BatchProcessor, Chain, StepSpec, WorkerSettings};
-use crate::plugin::{Event, Header};
+use crate::pipeline::{BatchProcessor, Chain, StepSpec, WorkerSettings, event_from_record};
+use crate::plugin::Event;
 
 /// How long a worker waits for a message before it checks whether it should stop.
 const POLL_TIMEOUT: Duration = Duration::from_millis(100);
@@ -329,27 +330,10 @@ fn read_to_end(
 }
 
 fn event_from_message(message: &BorrowedMessage<'_>) -> Event {
-    let headers = message
-        .headers()
-        .map(|headers| {
-            headers
-                .iter()
-                .map(|header| Header {
-                    name: header.key.to_string(),
-                    value: header.value.map(<[u8]>::to_vec),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Event {
-        topic: message.topic().to_string(),
-        partition: message.partition() as u32,
-        offset: message.offset(),
-        timestamp_ms: message.timestamp().to_millis(),
-        key: message.key().map(<[u8]>::to_vec),
-        value: message.payload().map(<[u8]>::to_vec),
-        headers,
-    }
+    let mut event = event_from_record(record_from_message(message));
+    // The record model fills a missing timestamp with 0; the plugin sees that it is missing.
+    event.timestamp_ms = message.timestamp().to_millis();
+    event
 }
 
 /// Sleeps for `wait`, waking early when the worker is asked to stop; returns whether it was.

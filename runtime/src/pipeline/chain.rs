@@ -16,7 +16,7 @@ pub struct StepSpec {
     pub failure: FailurePolicy,
 }
 
-/// Why one event failed in the chain.
+/// Failure of one event in the chain.
 #[derive(Debug, Clone)]
 pub struct StepFailure {
     /// Index of the failing step in the chain.
@@ -60,7 +60,7 @@ impl StepFailureKind {
     }
 }
 
-/// What the chain made of one source event.
+/// Result of the chain for one source event.
 pub type EventOutcome = Result<Vec<Output>, StepFailure>;
 
 /// The plugin chain of one partition worker: one instance per step, reused across batches.
@@ -99,14 +99,14 @@ impl Chain {
         Ok(Self { steps: runners })
     }
 
-    /// The step specifications, in chain order.
+    /// Returns the specification of the step at `index` in the chain.
     pub fn step_spec(&self, index: usize) -> &Arc<StepSpec> {
         &self.steps[index].spec
     }
 
     /// Runs `events` through every step and returns one outcome per event, in order.
     ///
-    /// The outputs of one step are the events of the next; an output's topic, when the plugin
+    /// The outputs of one step are the events of the next. An output's topic, when the plugin
     /// sets one, is kept to the end and routes the final output. An event that fails in any
     /// step fails as a whole: none of its outputs survive, and its neighbours are unaffected.
     pub fn process(&mut self, events: &[Event]) -> Vec<EventOutcome> {

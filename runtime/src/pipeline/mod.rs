@@ -12,4 +12,5 @@ pub use chain::{Chain, EventOutcome, StepFailure, StepFailureKind, StepSpec};
 pub use failure::dead_letter_header;
 pub use runner::{RunOptions, prepare_pipeline, prepare_steps, run_pipelines, worker_settings};
 pub use stats::{PipelineStats, StatsSnapshot};
+pub(crate) use worker::event_from_record;
 pub use worker::{BatchProgress, PartitionWorker, WorkerSettings};

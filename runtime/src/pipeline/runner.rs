@@ -14,7 +14,7 @@ use crate::config::{PipelineConfig, PipelineFile, SourceKind, StartPosition};
 use crate::local::LocalStore;
 use crate::plugin::{ConfigEntry, PluginEngine};
 
-/// How [`run_pipelines`] runs.
+/// Options of [`run_pipelines`].
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Run only the pipeline of this name.

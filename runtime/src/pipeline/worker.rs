@@ -22,7 +22,7 @@ pub struct WorkerSettings {
     pub stats: Arc<PipelineStats>,
 }
 
-/// What one call of [`PartitionWorker::run_batch`] did.
+/// Outcome of one call of [`PartitionWorker::run_batch`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchProgress {
     /// Events were processed and committed.
@@ -85,12 +85,12 @@ impl PartitionWorker {
         }
     }
 
-    /// The partition's topic.
+    /// Returns the partition's topic.
     pub fn topic(&self) -> &str {
         &self.topic
     }
 
-    /// The partition number.
+    /// Returns the partition number.
     pub fn partition(&self) -> u32 {
         self.partition
     }

@@ -74,7 +74,7 @@ impl PluginEngine {
         })
     }
 
-    /// Loads the component at `path`, compiling it unless the cache holds it, and checks it
+    /// Loads the component at `path`, compiling it unless the cache contains it, and checks it
     /// against the contract.
     pub fn load(&self, path: &Path) -> Result<Arc<LoadedPlugin>, PluginError> {
         let bytes = std::fs::read(path).map_err(|source| PluginError::Read {

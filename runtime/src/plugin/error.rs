@@ -61,7 +61,7 @@ pub enum PluginError {
     InitTrapped { path: PathBuf, error: CallError },
 }
 
-/// Why a call into a plugin instance ended without a result. The instance is unusable after it.
+/// Cause of a call into a plugin instance that ended without a result. The instance is unusable after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallErrorKind {
     /// The call ran past its deadline (`call_timeout`).

@@ -11,7 +11,7 @@ use super::bindings::weir::plugin::log;
 /// Log lines a plugin instance may emit per second; the rest are counted and reported.
 const LOG_LINES_PER_SECOND: u32 = 100;
 
-/// Where a plugin instance runs, attached to every line it logs.
+/// Location of a plugin instance (pipeline, step, partition, offset), attached to every line it logs.
 #[derive(Debug, Clone)]
 pub struct LogContext {
     pub pipeline: Arc<str>,

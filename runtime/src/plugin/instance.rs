@@ -9,7 +9,7 @@ use super::host::{HostState, LogContext};
 use super::loaded::LoadedPlugin;
 use crate::config::Limits;
 
-/// The plugin's answer for one batch: per event, its outputs or its failure.
+/// Result of one batch call: per event, its outputs or its failure.
 pub type BatchResult = Vec<Result<Vec<Output>, Failure>>;
 
 /// One sandboxed, initialised instance of a plugin, owned by one partition worker.
@@ -86,7 +86,7 @@ impl PluginInstance {
 
     /// Calls the plugin's `process` with `events`, returning one result per event.
     ///
-    /// A trap, a deadline, a memory fault, or an answer with the wrong number of results is a
+    /// A trap, a deadline, a memory fault, or a result with the wrong number of entries is a
     /// [`CallError`], after which this instance must be dropped.
     pub fn process(&mut self, events: &[Event]) -> Result<BatchResult, CallError> {
         self.store.data_mut().log.offset = events.first().map(|event| event.offset);
@@ -112,7 +112,7 @@ impl PluginInstance {
         Ok(results)
     }
 
-    /// The plugin this instance runs.
+    /// Returns the plugin this instance runs.
     pub fn plugin(&self) -> &Arc<LoadedPlugin> {
         &self.plugin
     }

@@ -85,7 +85,7 @@ impl LoadedPlugin {
         &self.digest
     }
 
-    /// The first 12 hex digits of [`Self::digest`], enough to tell versions apart in logs.
+    /// Returns the first 12 hex digits of [`Self::digest`], enough to tell versions apart in logs.
     pub fn short_digest(&self) -> &str {
         &self.digest[..12]
     }

@@ -1,4 +1,4 @@
-//! Passes every event on unchanged, and misbehaves as its config says:
+//! Passes every event on unchanged, and misbehaves as its config sets:
 //!
 //! - `fail_offset` and `fail_times`: the event at that offset (in any partition) fails with
 //!   `retry` that many times in a row, then succeeds.

@@ -1,5 +1,5 @@
 //! A plugin that implements `weir:plugin@0.2.0`, a version this runtime does not support.
-//! Its handler has the same shape as 0.1.0, so only the version tells the two apart.
+//! Its handler has the same shape as 0.1.0, so only the version differs.
 
 wit_bindgen::generate!({
     inline: r#"
