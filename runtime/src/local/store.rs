@@ -79,6 +79,21 @@ pub(super) struct TopicRow {
     pub(super) next_round_robin: u32,
 }
 
+/// Opens a connection, trying again while another connection holds a lock that SQLite does not
+/// wait for: switching a new database to WAL mode fails at once with `SQLITE_BUSY` when another
+/// connection is doing the same, without calling the busy handler.
+fn open_retrying(path: &Path, busy_timeout: Duration) -> Result<Connection, LocalError> {
+    let started = std::time::Instant::now();
+    loop {
+        match open_connection(path, busy_timeout) {
+            Err(LocalError::Busy { .. }) if started.elapsed() < busy_timeout => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
+}
+
 impl LocalStore {
     /// Opens `weir.db` in `dir`, creating the folder and the database when missing.
     ///
@@ -92,7 +107,7 @@ impl LocalStore {
         })?;
 
         let path = dir.join(DATABASE_FILE_NAME);
-        let connection = open_connection(&path, DEFAULT_BUSY_TIMEOUT)?;
+        let connection = open_retrying(&path, DEFAULT_BUSY_TIMEOUT)?;
         tracing::debug!(path = %path.display(), "opened local topic database");
 
         Ok(LocalStore {
