@@ -34,7 +34,7 @@ use redact_customer::RedactCustomer;
 use weir::config::{FailurePolicy, Limits};
 use weir::local::{NewRecord, parse_line};
 use weir::pipeline::{Chain, EventOutcome, StepSpec};
-use weir::plugin::{ConfigEntry, LoadedPlugin, LogContext, PluginEngine, PluginInstance};
+use weir::plugin::{ConfigEntry, LoadedPlugin, LogContext, PluginEngine, PluginInstance, Sandbox};
 use weir_plugin::{Config, Plugin};
 
 /// Events per measured iteration: 16 full batches of 256.
@@ -63,11 +63,15 @@ const STEPS: [(&str, &[(&str, &str)]); 3] = [
     ("order-lines", &[("lines_topic", "order-lines")]),
 ];
 
-/// Returns the quick-start pipeline's `limits`.
-fn quickstart_limits() -> Limits {
-    Limits {
-        call_timeout: Duration::from_secs(5),
-        max_memory: ByteSize::mib(64),
+/// Returns the sandbox of the quick-start pipeline's steps: its `limits` and no grants.
+fn quickstart_sandbox() -> Sandbox {
+    Sandbox {
+        limits: Limits {
+            call_timeout: Duration::from_secs(5),
+            max_memory: ByteSize::mib(64),
+            fuel: None,
+        },
+        ..Sandbox::default()
     }
 }
 
@@ -284,7 +288,7 @@ fn load_steps(engine: &PluginEngine) -> Vec<Arc<StepSpec>> {
                 name: (*package).into(),
                 plugin,
                 config: config_entries(config),
-                limits: quickstart_limits(),
+                sandbox: quickstart_sandbox(),
                 failure: FailurePolicy::default(),
             })
         })
@@ -316,7 +320,7 @@ fn new_instance(plugin: &Arc<LoadedPlugin>, step: &str) -> PluginInstance {
         partition: Some(0),
         offset: None,
     };
-    PluginInstance::new(plugin, &[], &quickstart_limits(), log)
+    PluginInstance::new(plugin, &[], &quickstart_sandbox(), log)
         .unwrap_or_else(|error| panic!("cannot instantiate {}: {error}", plugin.path().display()))
 }
 
@@ -470,7 +474,7 @@ fn tombstones(records: &[NewRecord]) -> Vec<NewRecord> {
 fn plugin_benches(c: &mut Criterion) {
     build_plugins();
     let cache_dir = target_dir().join("weir-bench-cache");
-    let engine = PluginEngine::new(Some(cache_dir)).expect("the plugin engine starts");
+    let engine = PluginEngine::new(Some(cache_dir), false).expect("the plugin engine starts");
     let records = sample_records();
 
     bench_chain(c, &engine, &records);

@@ -66,7 +66,11 @@ struct CacheArgs {
 }
 
 impl CacheArgs {
-    fn engine(&self) -> anyhow::Result<weir::plugin::PluginEngine> {
+    /// Creates the plugin engine, metering fuel when a step of `file` sets a fuel limit.
+    fn engine(
+        &self,
+        file: &weir::config::PipelineFile,
+    ) -> anyhow::Result<weir::plugin::PluginEngine> {
         let dir = if self.no_cache {
             None
         } else {
@@ -74,7 +78,7 @@ impl CacheArgs {
                 .clone()
                 .or_else(weir::plugin::PluginEngine::default_cache_dir)
         };
-        weir::plugin::PluginEngine::new(dir)
+        weir::plugin::PluginEngine::new(dir, file.meters_fuel())
     }
 }
 

@@ -25,7 +25,7 @@ pub struct RunArgs {
 
 pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let file = load_pipeline_file(&args.file)?;
-    let engine = args.cache.engine()?;
+    let engine = args.cache.engine(&file)?;
     let options = RunOptions {
         pipeline: args.pipeline,
         stop_at_end: args.stop_at_end,

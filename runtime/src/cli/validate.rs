@@ -20,7 +20,7 @@ pub struct ValidateArgs {
 /// (component, contract version, `init` with the step's config) and the topics.
 pub fn execute(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let file = load_pipeline_file(&args.file)?;
-    let engine = args.cache.engine()?;
+    let engine = args.cache.engine(&file)?;
 
     for pipeline in &file.pipelines {
         let checked = match pipeline.source.kind.value {

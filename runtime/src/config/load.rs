@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use serde_saphyr::{Location, Spanned};
 
 use super::error::{ConfigError, ConfigErrors};
-use super::model::{FailurePolicy, Limits, OnExhausted, PipelineFile, SinkKind, SourceKind};
+use super::model::{
+    DirGrant, DirGrantDetails, FailurePolicy, Limits, OnExhausted, PipelineFile, SinkKind,
+    SourceKind, StepConfig,
+};
 
 /// Largest batch a source hands to the plugin chain in one call.
 const MAX_BATCH_SIZE: usize = 10_000;
@@ -222,12 +225,15 @@ impl Checker {
                     self.error(&step.plugin, format!("{step_prefix}.plugin"), message);
                 }
 
-                if let Some(failure) = &step.failure {
-                    self.check_failure(failure, &step.name, format!("{step_prefix}.failure"));
+                if step.failure.is_some() {
+                    let policy = step.failure_policy(&pipeline.failure);
+                    self.check_failure(&policy, &step.name, format!("{step_prefix}.failure"));
                 }
-                if let Some(limits) = &step.limits {
-                    self.check_limits(limits, &step.name, format!("{step_prefix}.limits"));
+                if step.limits.is_some() {
+                    let limits = step.sandbox_limits(&pipeline.limits);
+                    self.check_limits(&limits, &step.name, format!("{step_prefix}.limits"));
                 }
+                self.check_grants(step, base, &step_prefix);
             }
         }
     }
@@ -314,10 +320,62 @@ impl Checker {
         }
     }
 
+    /// Checks the step's granted folders and variables, and stores each folder with its host
+    /// path resolved and its guest path made explicit.
+    fn check_grants(&mut self, step: &mut StepConfig, base: &Path, prefix: &str) {
+        for (index, grant) in step.grants.dirs.iter_mut().enumerate() {
+            let resolved = grant.resolve(base);
+            if !resolved.host.is_dir() {
+                let message = format!(
+                    "folder `{}` not found; create it or fix the path (relative paths start at \
+                     the pipeline file's folder)",
+                    resolved.host.display()
+                );
+                self.error(
+                    &step.name,
+                    format!("{prefix}.grants.dirs[{index}]"),
+                    message,
+                );
+            }
+            if !resolved.guest.starts_with('/') && resolved.guest.contains("..") {
+                let message = format!(
+                    "guest path `{}` must not contain `..`; give an absolute guest path",
+                    resolved.guest
+                );
+                self.error(
+                    &step.name,
+                    format!("{prefix}.grants.dirs[{index}]"),
+                    message,
+                );
+            }
+            *grant = DirGrant::Detailed(DirGrantDetails {
+                path: resolved.host,
+                guest: Some(resolved.guest),
+                writable: resolved.writable,
+            });
+        }
+
+        for (index, name) in step.grants.env.iter().enumerate() {
+            if name.is_empty() || name.contains('=') {
+                let message = format!(
+                    "`{name}` is not a variable name; list names only, the values come from \
+                     Weir's environment"
+                );
+                self.error(&step.name, format!("{prefix}.grants.env[{index}]"), message);
+            }
+        }
+    }
+
     fn check_limits<T>(&mut self, limits: &Limits, owner: &Spanned<T>, key: String) {
         if limits.call_timeout.as_millis() < 10 {
             let message = "call_timeout is below 10ms, the deadline clock's resolution".into();
             self.error(owner, format!("{key}.call_timeout"), message);
+        }
+        if limits.fuel == Some(0) {
+            let message = "fuel is 0, which stops every call at once; remove it to turn fuel \
+                           metering off"
+                .into();
+            self.error(owner, format!("{key}.fuel"), message);
         }
         if limits.max_memory.as_u64() < 1 << 20 {
             let message = format!(

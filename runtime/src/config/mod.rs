@@ -10,6 +10,7 @@ mod model;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{check_topic_name, load_pipeline_file, parse_pipeline_file};
 pub use model::{
-    FailurePolicy, Limits, OnExhausted, PipelineConfig, PipelineFile, SinkConfig, SinkKind,
-    SourceConfig, SourceKind, StartPosition, StepConfig,
+    DirGrant, FailureOverride, FailurePolicy, Grants, Limits, LimitsOverride, OnExhausted,
+    PipelineConfig, PipelineFile, ResolvedDirGrant, SinkConfig, SinkKind, SourceConfig, SourceKind,
+    StartPosition, StepConfig,
 };

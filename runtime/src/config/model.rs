@@ -13,6 +13,18 @@ pub struct PipelineFile {
     pub pipelines: Vec<PipelineConfig>,
 }
 
+impl PipelineFile {
+    /// Tells whether any step of any pipeline sets a fuel limit, which needs fuel metering.
+    pub fn meters_fuel(&self) -> bool {
+        self.pipelines.iter().any(|pipeline| {
+            pipeline
+                .steps
+                .iter()
+                .any(|step| step.sandbox_limits(&pipeline.limits).fuel.is_some())
+        })
+    }
+}
+
 /// One pipeline: a source, a chain of plugin steps and a sink.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -161,10 +173,106 @@ pub struct StepConfig {
     /// Passed to the plugin's `init`: scalars as their text, nested values as JSON.
     #[serde(default)]
     pub config: BTreeMap<String, serde_json::Value>,
-    /// Overrides the pipeline's failure policy for this step.
-    pub failure: Option<FailurePolicy>,
-    /// Overrides the pipeline's sandbox limits for this step.
-    pub limits: Option<Limits>,
+    /// Overrides fields of the pipeline's failure policy for this step; the rest are inherited.
+    pub failure: Option<FailureOverride>,
+    /// Overrides fields of the pipeline's sandbox limits for this step; the rest are inherited.
+    pub limits: Option<LimitsOverride>,
+    /// Host resources the plugin may reach; it gets none that are not listed.
+    #[serde(default)]
+    pub grants: Grants,
+}
+
+impl StepConfig {
+    /// Returns the step's failure policy: the pipeline's, with the step's overrides applied.
+    pub fn failure_policy(&self, pipeline: &FailurePolicy) -> FailurePolicy {
+        let Some(step) = &self.failure else {
+            return pipeline.clone();
+        };
+        FailurePolicy {
+            max_attempts: step.max_attempts.unwrap_or(pipeline.max_attempts),
+            initial_backoff: step.initial_backoff.unwrap_or(pipeline.initial_backoff),
+            max_backoff: step.max_backoff.unwrap_or(pipeline.max_backoff),
+            dead_letter_topic: step
+                .dead_letter_topic
+                .clone()
+                .or_else(|| pipeline.dead_letter_topic.clone()),
+            on_exhausted: step.on_exhausted.or(pipeline.on_exhausted),
+        }
+    }
+
+    /// Returns the step's sandbox limits: the pipeline's, with the step's overrides applied.
+    pub fn sandbox_limits(&self, pipeline: &Limits) -> Limits {
+        let Some(step) = &self.limits else {
+            return *pipeline;
+        };
+        Limits {
+            call_timeout: step.call_timeout.unwrap_or(pipeline.call_timeout),
+            max_memory: step.max_memory.unwrap_or(pipeline.max_memory),
+            fuel: step.fuel.or(pipeline.fuel),
+        }
+    }
+}
+
+/// Host resources granted to one step's plugin. Network access is never granted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grants {
+    /// Host folders the plugin may open, read-only unless marked `writable`.
+    #[serde(default)]
+    pub dirs: Vec<DirGrant>,
+    /// Names of environment variables whose values, taken from Weir's environment at start,
+    /// the plugin may read.
+    #[serde(default)]
+    pub env: Vec<String>,
+}
+
+/// A host folder granted to a plugin.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DirGrant {
+    /// Just the folder: read-only, seen by the plugin at the path as written.
+    Path(PathBuf),
+    Detailed(DirGrantDetails),
+}
+
+/// A host folder granted to a plugin, with where the plugin sees it and whether it may write.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirGrantDetails {
+    /// The host folder, relative to the pipeline file.
+    pub path: PathBuf,
+    /// Path under which the plugin sees the folder; defaults to `path` as written.
+    pub guest: Option<String>,
+    #[serde(default)]
+    pub writable: bool,
+}
+
+/// A host folder grant with its paths resolved, as the sandbox applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedDirGrant {
+    pub host: PathBuf,
+    pub guest: String,
+    pub writable: bool,
+}
+
+impl DirGrant {
+    /// Resolves the host path against `base` (the pipeline file's folder).
+    pub fn resolve(&self, base: &std::path::Path) -> ResolvedDirGrant {
+        let (path, guest, writable) = match self {
+            DirGrant::Path(path) => (path, None, false),
+            DirGrant::Detailed(details) => (&details.path, details.guest.clone(), details.writable),
+        };
+        let written = path.to_string_lossy();
+        let guest = guest.unwrap_or_else(|| {
+            let trimmed = written.trim_start_matches("./");
+            if trimmed.is_empty() { "." } else { trimmed }.to_string()
+        });
+        ResolvedDirGrant {
+            host: base.join(path),
+            guest,
+            writable,
+        }
+    }
 }
 
 /// Action for an event that has failed for good.
@@ -221,6 +329,19 @@ impl FailurePolicy {
     }
 }
 
+/// Fields of [`FailurePolicy`] that a step sets for itself.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailureOverride {
+    pub max_attempts: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    pub initial_backoff: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub max_backoff: Option<Duration>,
+    pub dead_letter_topic: Option<String>,
+    pub on_exhausted: Option<OnExhausted>,
+}
+
 fn default_max_attempts() -> u32 {
     3
 }
@@ -243,6 +364,10 @@ pub struct Limits {
     /// Maximum linear memory of one instance, such as `64 MiB`.
     #[serde(default = "default_max_memory")]
     pub max_memory: ByteSize,
+    /// Fuel one call may burn, roughly one unit per WebAssembly instruction. Unset means no
+    /// fuel metering, which is faster; the deadline still bounds every call.
+    #[serde(default)]
+    pub fuel: Option<u64>,
 }
 
 impl Default for Limits {
@@ -250,8 +375,19 @@ impl Default for Limits {
         Self {
             call_timeout: default_call_timeout(),
             max_memory: default_max_memory(),
+            fuel: None,
         }
     }
+}
+
+/// Fields of [`Limits`] that a step sets for itself.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsOverride {
+    #[serde(default, with = "humantime_serde")]
+    pub call_timeout: Option<Duration>,
+    pub max_memory: Option<ByteSize>,
+    pub fuel: Option<u64>,
 }
 
 fn default_call_timeout() -> Duration {

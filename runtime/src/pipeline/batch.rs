@@ -154,14 +154,18 @@ impl BatchProcessor {
                 Ok(outputs) => match self.check_outputs(&outputs, catalog)? {
                     None => return Ok((Ok(outputs), attempts)),
                     Some(message) => {
+                        // The last step made the outputs, so the failure is pinned on it.
+                        let step_index = self.chain.len() - 1;
+                        let spec = self.chain.step_spec(step_index);
                         let failure = StepFailure {
-                            step_index: usize::MAX,
-                            step: "sink".into(),
-                            plugin_digest: String::new(),
-                            kind: StepFailureKind::Reject,
+                            step_index,
+                            step: Arc::clone(&spec.name),
+                            plugin_digest: spec.plugin.digest().to_string(),
+                            kind: StepFailureKind::InvalidOutput,
                             message,
                         };
-                        return Ok((Err((failure, self.settings.failure.clone())), attempts));
+                        let policy = spec.failure.clone();
+                        return Ok((Err((failure, policy)), attempts));
                     }
                 },
                 Err(failure) => failure,
@@ -199,11 +203,7 @@ impl BatchProcessor {
     }
 
     fn policy_for(&self, failure: &StepFailure) -> FailurePolicy {
-        if failure.step_index == usize::MAX {
-            self.settings.failure.clone()
-        } else {
-            self.chain.step_spec(failure.step_index).failure.clone()
-        }
+        self.chain.step_spec(failure.step_index).failure.clone()
     }
 
     /// Returns why the sink cannot take `outputs`, or `None` when it can.

@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
-use crate::config::{FailurePolicy, Limits};
+use crate::config::FailurePolicy;
 use crate::plugin::{
     CallError, CallErrorKind, ConfigEntry, Event, Failure, LoadedPlugin, LogContext, Output,
-    PluginError, PluginInstance,
+    PluginError, PluginInstance, Sandbox,
 };
 
 /// A step of a pipeline, shared by the chains of all its partition workers.
@@ -12,7 +12,7 @@ pub struct StepSpec {
     pub name: Arc<str>,
     pub plugin: Arc<LoadedPlugin>,
     pub config: Vec<ConfigEntry>,
-    pub limits: Limits,
+    pub sandbox: Sandbox,
     pub failure: FailurePolicy,
 }
 
@@ -33,8 +33,11 @@ pub struct StepFailure {
 pub enum StepFailureKind {
     /// The plugin returned `retry`.
     Retry,
-    /// The plugin returned `reject`, or the event's outputs cannot be written.
+    /// The plugin returned `reject`.
     Reject,
+    /// The chain's outputs for the event cannot be written: too many, too large, or routed to
+    /// a topic that is invalid or missing.
+    InvalidOutput,
     /// The plugin trapped, ran past its deadline or hit its memory limit on this event.
     Trap(CallErrorKind),
     /// No instance of the plugin could be made, so the event was not processed.
@@ -44,7 +47,10 @@ pub enum StepFailureKind {
 impl StepFailureKind {
     /// Tells whether another attempt may succeed.
     pub fn is_retryable(self) -> bool {
-        !matches!(self, StepFailureKind::Reject)
+        !matches!(
+            self,
+            StepFailureKind::Reject | StepFailureKind::InvalidOutput
+        )
     }
 
     /// Name used in logs and dead-letter headers.
@@ -52,8 +58,10 @@ impl StepFailureKind {
         match self {
             StepFailureKind::Retry => "retry",
             StepFailureKind::Reject => "reject",
+            StepFailureKind::InvalidOutput => "invalid-output",
             StepFailureKind::Trap(CallErrorKind::Deadline) => "deadline",
             StepFailureKind::Trap(CallErrorKind::MemoryLimit) => "memory-limit",
+            StepFailureKind::Trap(CallErrorKind::Fuel) => "fuel",
             StepFailureKind::Trap(CallErrorKind::Trap) => "trap",
             StepFailureKind::Unavailable => "unavailable",
         }
@@ -88,7 +96,7 @@ impl Chain {
                 offset: None,
             };
             let instance =
-                PluginInstance::new(&spec.plugin, &spec.config, &spec.limits, log.clone())?;
+                PluginInstance::new(&spec.plugin, &spec.config, &spec.sandbox, log.clone())?;
             runners.push(StepRunner {
                 index,
                 spec: Arc::clone(spec),
@@ -97,6 +105,16 @@ impl Chain {
             });
         }
         Ok(Self { steps: runners })
+    }
+
+    /// Returns the number of steps.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Tells whether the chain has no step, which a loaded pipeline never has.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
     }
 
     /// Returns the specification of the step at `index` in the chain.
@@ -225,7 +243,7 @@ impl StepRunner {
             let instance = PluginInstance::new(
                 &self.spec.plugin,
                 &self.spec.config,
-                &self.spec.limits,
+                &self.spec.sandbox,
                 self.log.clone(),
             )
             .map_err(CallOrInitError::Init)?;

@@ -10,9 +10,11 @@ use tokio::task::JoinSet;
 use super::chain::{Chain, StepSpec};
 use super::stats::{PipelineStats, StatsSnapshot};
 use super::worker::{BatchProgress, PartitionWorker, WorkerSettings};
-use crate::config::{PipelineConfig, PipelineFile, SourceKind, StartPosition};
+use crate::config::{
+    Limits, PipelineConfig, PipelineFile, ResolvedDirGrant, SourceKind, StartPosition, StepConfig,
+};
 use crate::local::LocalStore;
-use crate::plugin::{ConfigEntry, PluginEngine};
+use crate::plugin::{ConfigEntry, PluginEngine, Sandbox};
 
 /// Options of [`run_pipelines`].
 #[derive(Debug, Clone, Default)]
@@ -70,16 +72,56 @@ pub fn prepare_steps(
             name: step.name.value.as_str().into(),
             plugin,
             config: entries,
-            limits: step.limits.unwrap_or(config.limits),
-            failure: step
-                .failure
-                .clone()
-                .unwrap_or_else(|| config.failure.clone()),
+            sandbox: sandbox(step, &config.limits)?,
+            failure: step.failure_policy(&config.failure),
         }));
     }
     // Fails now, with the plugin's own message, rather than in every partition worker later.
     Chain::new(&steps, None)?;
     Ok(steps)
+}
+
+/// Builds the sandbox of a step from its limits and grants, reading the values of the
+/// granted environment variables now.
+fn sandbox(step: &StepConfig, pipeline_limits: &Limits) -> anyhow::Result<Sandbox> {
+    let mut env = Vec::with_capacity(step.grants.env.len());
+    for name in &step.grants.env {
+        let Ok(value) = std::env::var(name) else {
+            bail!(
+                "step `{}` grants environment variable `{name}`, which is not set (or not \
+                 UTF-8) in Weir's environment; set it, or remove it from grants.env",
+                step.name.value
+            );
+        };
+        env.push((name.clone(), value));
+    }
+
+    let dirs: Vec<ResolvedDirGrant> = step
+        .grants
+        .dirs
+        .iter()
+        .map(|grant| grant.resolve(Path::new("")))
+        .collect();
+    for grant in &dirs {
+        let ResolvedDirGrant {
+            host,
+            guest,
+            writable,
+        } = grant;
+        tracing::info!(
+            step = %step.name.value,
+            host = %host.display(),
+            guest,
+            writable,
+            "granting folder to plugin"
+        );
+    }
+
+    Ok(Sandbox {
+        limits: step.sandbox_limits(pipeline_limits),
+        dirs,
+        env,
+    })
 }
 
 /// Builds the settings that every partition worker of `config` shares.
@@ -89,7 +131,6 @@ pub fn worker_settings(config: &PipelineConfig) -> Arc<WorkerSettings> {
         group: config.source.group.value.clone(),
         batch_size: config.source.batch_size.value,
         sink_topic: config.sink.topic.value.clone(),
-        failure: config.failure.clone(),
         max_outputs_per_event: config.sink.max_outputs_per_event,
         max_record_bytes: usize::try_from(config.sink.max_record_bytes.as_u64())
             .unwrap_or(usize::MAX),

@@ -4,7 +4,6 @@ use std::time::Duration;
 use super::batch::{BatchProcessor, TopicCatalog};
 use super::chain::Chain;
 use super::stats::PipelineStats;
-use crate::config::FailurePolicy;
 use crate::local::{GroupOffset, LocalError, LocalStore, Record};
 use crate::plugin::{self, Event};
 
@@ -15,8 +14,6 @@ pub struct WorkerSettings {
     pub batch_size: usize,
     /// Topic of outputs whose plugin named none.
     pub sink_topic: String,
-    /// Policy for failures that no step owns, such as an output the sink cannot take.
-    pub failure: FailurePolicy,
     pub max_outputs_per_event: usize,
     pub max_record_bytes: usize,
     pub stats: Arc<PipelineStats>,

@@ -27,15 +27,20 @@ struct EngineInner {
     engine: Engine,
     linker: Linker<HostState>,
     cache: Option<ComponentCache>,
+    meters_fuel: bool,
 }
 
 impl PluginEngine {
     /// Creates an engine whose compiled components are cached in `cache_dir`, or not cached
     /// when it is `None`.
-    pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+    ///
+    /// With `meter_fuel`, compiled code counts the instructions it runs, so that steps may set
+    /// a fuel limit. Metering slows every plugin down, so it is on only when a step asks.
+    pub fn new(cache_dir: Option<PathBuf>, meter_fuel: bool) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        config.consume_fuel(meter_fuel);
         // Compiled code is cached, so spend compile time for faster plugins.
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = Engine::new(&config)?;
@@ -52,6 +57,7 @@ impl PluginEngine {
             engine,
             linker,
             cache,
+            meters_fuel: meter_fuel,
         });
         start_epoch_clock(Arc::downgrade(&inner));
 
@@ -82,6 +88,11 @@ impl PluginEngine {
             source,
         })?;
         LoadedPlugin::load(self, path, &bytes).map(Arc::new)
+    }
+
+    /// Tells whether plugins run with fuel metering, which a step's `fuel` limit needs.
+    pub fn meters_fuel(&self) -> bool {
+        self.inner.meters_fuel
     }
 
     pub(crate) fn engine(&self) -> &Engine {

@@ -51,6 +51,15 @@ pub enum PluginError {
     )]
     UnsupportedImport { path: PathBuf, import: String },
 
+    #[error(
+        "a step sets `fuel` for plugin `{path}`, but the engine was started without fuel \
+         metering; restart Weir so that it reads the fuel setting"
+    )]
+    FuelOff { path: PathBuf },
+
+    #[error("cannot grant folder `{path}` to the plugin: {message}")]
+    Grant { path: PathBuf, message: String },
+
     #[error("plugin `{path}` could not be instantiated: {message}")]
     Instantiate { path: PathBuf, message: String },
 
@@ -68,6 +77,8 @@ pub enum CallErrorKind {
     Deadline,
     /// The instance tried to grow its memory past `max_memory`.
     MemoryLimit,
+    /// The call burned all the fuel it was given (`fuel`).
+    Fuel,
     /// Any other trap: a panic, `unreachable`, an out-of-bounds access and the like.
     Trap,
 }
@@ -84,6 +95,7 @@ impl fmt::Display for CallError {
         match self.kind {
             CallErrorKind::Deadline => write!(f, "deadline exceeded: {}", self.message),
             CallErrorKind::MemoryLimit => write!(f, "memory limit reached: {}", self.message),
+            CallErrorKind::Fuel => write!(f, "out of fuel: {}", self.message),
             CallErrorKind::Trap => write!(f, "trap: {}", self.message),
         }
     }

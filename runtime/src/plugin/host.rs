@@ -1,49 +1,65 @@
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::Level;
 use super::bindings::weir::plugin::log;
+use super::error::PluginError;
+use super::guest_log::{GuestLevel, GuestLog, GuestSource, LogContext};
+use crate::config::{Limits, ResolvedDirGrant};
 
-/// Log lines a plugin instance may emit per second; the rest are counted and reported.
-const LOG_LINES_PER_SECOND: u32 = 100;
-
-/// Location of a plugin instance (pipeline, step, partition, offset), attached to every line it logs.
-#[derive(Debug, Clone)]
-pub struct LogContext {
-    pub pipeline: Arc<str>,
-    pub step: Arc<str>,
-    /// Short digest of the plugin version.
-    pub plugin: Arc<str>,
-    /// Partition whose events the instance processes, when it serves one.
-    pub partition: Option<u32>,
-    /// Offset of the first event of the batch being processed.
-    pub offset: Option<i64>,
+/// The sandbox of a step's plugin instances: their limits and the host resources granted.
+#[derive(Debug, Clone, Default)]
+pub struct Sandbox {
+    pub limits: Limits,
+    /// Host folders the plugin may open.
+    pub dirs: Vec<ResolvedDirGrant>,
+    /// Environment variables the plugin sees, with their values.
+    pub env: Vec<(String, String)>,
 }
 
-/// The state of one plugin instance's store: its WASI context, memory limit and log context.
+/// The state of one plugin instance's store: its WASI context, memory limit and log.
 pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
-    pub(crate) log: LogContext,
-    log_window: LogWindow,
+    pub(crate) log: GuestLog,
 }
 
 impl HostState {
-    /// Creates the state with a WASI context that grants nothing: no preopened directory, no
-    /// environment variable, no argument, no network, and empty standard streams.
-    pub(crate) fn new(max_memory: usize, log: LogContext) -> Self {
-        Self {
-            wasi: WasiCtx::builder().build(),
+    /// Creates the state with a WASI context that grants only what `sandbox` lists: no other
+    /// folder or variable, no argument, no network and no standard input. Standard output and
+    /// error go to the log.
+    pub(crate) fn new(sandbox: &Sandbox, log: LogContext) -> Result<Self, PluginError> {
+        let log = GuestLog::new(log);
+        let mut builder = WasiCtxBuilder::new();
+        builder
+            .stdout(log.stream(GuestSource::Stdout))
+            .stderr(log.stream(GuestSource::Stderr));
+        for (name, value) in &sandbox.env {
+            builder.env(name, value);
+        }
+        for grant in &sandbox.dirs {
+            let perms = if grant.writable {
+                FsPerms::ReadWrite
+            } else {
+                FsPerms::ReadOnly
+            };
+            builder
+                .preopened_dir(&grant.host, &grant.guest, perms)
+                .map_err(|error| PluginError::Grant {
+                    path: grant.host.clone(),
+                    message: format!("{error:#}"),
+                })?;
+        }
+
+        let max_memory = usize::try_from(sandbox.limits.max_memory.as_u64()).unwrap_or(usize::MAX);
+        Ok(Self {
+            wasi: builder.build(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(max_memory),
             log,
-            log_window: LogWindow::default(),
-        }
+        })
     }
 }
 
@@ -58,74 +74,14 @@ impl WasiView for HostState {
 
 impl log::Host for HostState {
     fn log(&mut self, level: Level, message: String) {
-        if !self.log_window.admit() {
-            return;
-        }
-
-        let LogContext {
-            pipeline,
-            step,
-            plugin,
-            partition,
-            offset,
-        } = &self.log;
-        let pipeline = pipeline.as_ref();
-        let step = step.as_ref();
-        let plugin = plugin.as_ref();
-        match level {
-            Level::Trace => {
-                tracing::trace!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}")
-            }
-            Level::Debug => {
-                tracing::debug!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}")
-            }
-            Level::Info => {
-                tracing::info!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}")
-            }
-            Level::Warn => {
-                tracing::warn!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}")
-            }
-            Level::Error => {
-                tracing::error!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, "{message}")
-            }
-        }
-    }
-}
-
-/// A one-second window that admits [`LOG_LINES_PER_SECOND`] lines and counts the rest.
-#[derive(Default)]
-struct LogWindow {
-    started: Option<Instant>,
-    admitted: u32,
-    suppressed: u64,
-}
-
-impl LogWindow {
-    fn admit(&mut self) -> bool {
-        let now = Instant::now();
-        let expired = self
-            .started
-            .is_none_or(|started| now.duration_since(started) >= Duration::from_secs(1));
-        if expired {
-            if self.suppressed > 0 {
-                tracing::warn!(
-                    target: "weir::guest",
-                    suppressed = self.suppressed,
-                    "plugin logged more than {LOG_LINES_PER_SECOND} lines per second; lines were dropped"
-                );
-            }
-            self.started = Some(now);
-            self.admitted = 0;
-            self.suppressed = 0;
-        }
-
-        if self.admitted < LOG_LINES_PER_SECOND {
-            self.admitted += 1;
-            true
-        } else {
-            self.suppressed += 1;
-            false
-        }
+        let level = match level {
+            Level::Trace => GuestLevel::Trace,
+            Level::Debug => GuestLevel::Debug,
+            Level::Info => GuestLevel::Info,
+            Level::Warn => GuestLevel::Warn,
+            Level::Error => GuestLevel::Error,
+        };
+        self.log.line(level, &message);
     }
 }
 
@@ -137,7 +93,7 @@ pub(crate) struct MemoryLimiter {
 }
 
 impl MemoryLimiter {
-    fn new(max_memory: usize) -> Self {
+    pub(crate) fn new(max_memory: usize) -> Self {
         Self {
             max_memory,
             hit: false,

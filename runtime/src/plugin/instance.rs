@@ -5,9 +5,9 @@ use wasmtime::{Store, Trap};
 use super::bindings::{ConfigEntry, Event, Failure, Output, Plugin};
 use super::engine::EPOCH_TICK;
 use super::error::{CallError, CallErrorKind, PluginError};
-use super::host::{HostState, LogContext};
+use super::guest_log::LogContext;
+use super::host::{HostState, Sandbox};
 use super::loaded::LoadedPlugin;
-use crate::config::Limits;
 
 /// Result of one batch call: per event, its outputs or its failure.
 pub type BatchResult = Vec<Result<Vec<Output>, Failure>>;
@@ -22,19 +22,34 @@ pub struct PluginInstance {
     store: Store<HostState>,
     bindings: Plugin,
     deadline_ticks: u64,
+    fuel: Option<u64>,
 }
 
 impl PluginInstance {
-    /// Instantiates `plugin` under `limits` and calls its `init` with `config`.
+    /// Instantiates `plugin` in `sandbox` and calls its `init` with `config`.
     pub fn new(
         plugin: &Arc<LoadedPlugin>,
         config: &[ConfigEntry],
-        limits: &Limits,
+        sandbox: &Sandbox,
         log: LogContext,
     ) -> Result<Self, PluginError> {
-        let max_memory = usize::try_from(limits.max_memory.as_u64()).unwrap_or(usize::MAX);
-        let mut store = Store::new(plugin.engine().engine(), HostState::new(max_memory, log));
-        store.limiter(|state| &mut state.limiter);
+        let limits = &sandbox.limits;
+        // An engine that meters fuel meters every store, so a step without a fuel limit gets
+        // as much as a call can burn.
+        let fuel = match (limits.fuel, plugin.engine().meters_fuel()) {
+            (Some(_), false) => {
+                return Err(PluginError::FuelOff {
+                    path: plugin.path().to_path_buf(),
+                });
+            }
+            (Some(fuel), true) => Some(fuel),
+            (None, true) => Some(u64::MAX),
+            (None, false) => None,
+        };
+        let mut store = Store::new(plugin.engine().engine(), HostState::new(sandbox, log)?);
+        store.limiter(
+            |state: &mut HostState| -> &mut dyn wasmtime::ResourceLimiter { &mut state.limiter },
+        );
 
         let deadline_ticks = limits
             .call_timeout
@@ -44,6 +59,15 @@ impl PluginInstance {
         let deadline_ticks = deadline_ticks + 1;
         store.set_epoch_deadline(deadline_ticks);
         store.epoch_deadline_trap();
+        if let Some(fuel) = fuel {
+            // Instantiation runs the component's start code, which burns fuel too.
+            store
+                .set_fuel(fuel)
+                .map_err(|error| PluginError::Instantiate {
+                    path: plugin.path().to_path_buf(),
+                    message: format!("cannot set the instance's fuel: {error:#}"),
+                })?;
+        }
 
         let bindings =
             plugin
@@ -59,17 +83,19 @@ impl PluginInstance {
             store,
             bindings,
             deadline_ticks,
+            fuel,
         };
         instance.init(config)?;
         Ok(instance)
     }
 
     fn init(&mut self, config: &[ConfigEntry]) -> Result<(), PluginError> {
-        self.store.set_epoch_deadline(self.deadline_ticks);
+        self.arm()?;
         let result = self
             .bindings
             .weir_plugin_handler()
             .call_init(&mut self.store, config);
+        self.store.data().log.flush();
 
         match result {
             Ok(Ok(())) => Ok(()),
@@ -89,14 +115,21 @@ impl PluginInstance {
     /// A trap, a deadline, a memory fault, or a result with the wrong number of entries is a
     /// [`CallError`], after which this instance must be dropped.
     pub fn process(&mut self, events: &[Event]) -> Result<BatchResult, CallError> {
-        self.store.data_mut().log.offset = events.first().map(|event| event.offset);
-        self.store.set_epoch_deadline(self.deadline_ticks);
+        self.store
+            .data()
+            .log
+            .set_offset(events.first().map(|event| event.offset));
+        self.arm().map_err(|error| CallError {
+            kind: CallErrorKind::Trap,
+            message: error.to_string(),
+        })?;
 
         let results = self
             .bindings
             .weir_plugin_handler()
-            .call_process(&mut self.store, events)
-            .map_err(|error| self.classify(error))?;
+            .call_process(&mut self.store, events);
+        self.store.data().log.flush();
+        let results = results.map_err(|error| self.classify(error))?;
 
         if results.len() != events.len() {
             return Err(CallError {
@@ -112,6 +145,20 @@ impl PluginInstance {
         Ok(results)
     }
 
+    /// Resets the deadline and the fuel for the next call.
+    fn arm(&mut self) -> Result<(), PluginError> {
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        if let Some(fuel) = self.fuel {
+            self.store
+                .set_fuel(fuel)
+                .map_err(|error| PluginError::Instantiate {
+                    path: self.plugin.path().to_path_buf(),
+                    message: format!("cannot set the call's fuel: {error:#}"),
+                })?;
+        }
+        Ok(())
+    }
+
     /// Returns the plugin this instance runs.
     pub fn plugin(&self) -> &Arc<LoadedPlugin> {
         &self.plugin
@@ -123,6 +170,8 @@ impl PluginInstance {
             CallErrorKind::MemoryLimit
         } else if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
             CallErrorKind::Deadline
+        } else if matches!(error.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
+            CallErrorKind::Fuel
         } else {
             CallErrorKind::Trap
         };

@@ -4,6 +4,20 @@
 //!   `retry` that many times in a row, then succeeds.
 //! - `sleep_ms`: each batch call sleeps that long first, to stand for a slow plugin; with
 //!   `sleep_offset`, only a batch that holds the event at that offset sleeps.
+//!
+//! It also misbehaves as an event's value says, so that one test stream can hold good events
+//! and poison ones side by side. A value that is none of these passes on unchanged:
+//!
+//! - `loop`: never returns.
+//! - `bomb`: allocates memory until the instance runs out.
+//! - `panic`: panics, which traps the instance.
+//! - `reject`: fails with `reject`.
+//! - `fanout N`: returns N copies of the event.
+//! - `route TOPIC`: returns the event routed to TOPIC.
+//! - `read PATH`: returns the contents of the file at PATH, or rejects with the error.
+//! - `write PATH`: writes the event's key to the file at PATH, or rejects with the error.
+//! - `env NAME`: returns the value of the environment variable NAME, or rejects.
+//! - `print TEXT`: writes TEXT to stdout and to stderr, then passes the event on.
 
 // The export macro exists only on wasm32, so a host build (clippy) never uses the plugin.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -48,6 +62,9 @@ impl Plugin for Scripted {
     }
 
     fn process(&mut self, event: Event) -> Result<Vec<Output>, Failure> {
+        if let Some(outputs) = command(&event) {
+            return outputs;
+        }
         if self.fail_offset == Some(event.offset) {
             let failures = self
                 .failures
@@ -74,6 +91,59 @@ impl Plugin for Scripted {
             .map(|event| self.process(event))
             .collect()
     }
+}
+
+/// Carries out the command in the event's value, or returns `None` when it holds none.
+fn command(event: &Event) -> Option<Result<Vec<Output>, Failure>> {
+    let text = std::str::from_utf8(event.value.as_deref()?).ok()?;
+    let (name, argument) = text.split_once(' ').unwrap_or((text, ""));
+    let result = match name {
+        "loop" => {
+            let mut counter = 0u64;
+            loop {
+                counter = std::hint::black_box(counter.wrapping_add(1));
+            }
+        }
+        "bomb" => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1; 1 << 20]);
+                std::hint::black_box(&hoard);
+            }
+        }
+        "panic" => panic!("scripted panic at offset {}", event.offset),
+        "reject" => Err(Failure::Reject(format!(
+            "scripted reject at offset {}",
+            event.offset
+        ))),
+        "fanout" => {
+            let count: usize = argument.parse().ok()?;
+            Ok(vec![Output::from_event(event); count])
+        }
+        "route" => Ok(vec![Output::from_event(event).with_topic(argument)]),
+        "read" => match std::fs::read(argument) {
+            Ok(contents) => Ok(vec![Output::from_event(event).with_value(contents)]),
+            Err(error) => Err(Failure::Reject(format!("cannot read {argument}: {error}"))),
+        },
+        "write" => {
+            let key = event.key.clone().unwrap_or_default();
+            match std::fs::write(argument, key) {
+                Ok(()) => Ok(vec![Output::from_event(event)]),
+                Err(error) => Err(Failure::Reject(format!("cannot write {argument}: {error}"))),
+            }
+        }
+        "env" => match std::env::var(argument) {
+            Ok(value) => Ok(vec![Output::from_event(event).with_value(value)]),
+            Err(error) => Err(Failure::Reject(format!("cannot read ${argument}: {error}"))),
+        },
+        "print" => {
+            println!("{argument}");
+            eprintln!("{argument}");
+            Ok(vec![Output::from_event(event)])
+        }
+        _ => return None,
+    };
+    Some(result)
 }
 
 weir_plugin::export_plugin!(Scripted);
