@@ -189,3 +189,122 @@ fn paused_partition_fails_stop_at_end() {
         ["ord-1", "ord-2"]
     );
 }
+
+#[test]
+fn paused_partition_shows_in_status_while_others_flow() {
+    let scratch = Scratch::new();
+    scratch.create_topic("orders", 2);
+    scratch.create_topic("orders-clean", 1);
+    // Partition 0 holds the poison event; partition 1 only good ones.
+    let lines: String = EVENTS
+        .lines()
+        .enumerate()
+        .map(|(index, line)| {
+            let mut record: Value = serde_json::from_str(line).unwrap();
+            record["partition"] = Value::from(if index == 2 { 0 } else { 1 });
+            format!("{record}\n")
+        })
+        .collect();
+    let input = scratch.path().join("events.jsonl");
+    std::fs::write(&input, lines).unwrap();
+    scratch.produce("orders", &input);
+    let yaml = format!(
+        r#"
+pipelines:
+  - name: filter
+    source: {{ kind: local, path: {data}, topics: [orders], group: filter, poll_interval: 20ms }}
+    steps:
+      - name: drop-test-orders
+        plugin: {plugin}
+    sink: {{ kind: local, path: {data}, topic: orders-clean }}
+    failure: {{ max_attempts: 1, initial_backoff: 50ms, max_backoff: 200ms }}
+"#,
+        data = scratch.data_dir().display(),
+        plugin = plugin("drop-test-orders").display(),
+    );
+    let pipeline = scratch.write_pipeline("pipeline.yaml", &yaml);
+    let address = common::free_address();
+    let token = "test-token";
+
+    let child = scratch
+        .command()
+        .args(["run", pipeline.to_str().unwrap(), "--admin", &address])
+        .env("WEIR_ADMIN_TOKEN", token)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Partition 1 flows to its end while partition 0 stays paused at the poison event.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let report = loop {
+        let output = scratch
+            .command()
+            .args(["status", "--json", "--admin", &address])
+            .env("WEIR_ADMIN_TOKEN", token)
+            .output()
+            .unwrap();
+        if output.status.code() == Some(2) {
+            let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+            let partitions = &report["pipelines"][0]["partitions"];
+            if partitions[1]["next_offset"] == 4 {
+                break report;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "status never showed the pause: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+
+    let pipeline_report = &report["pipelines"][0];
+    assert_eq!(pipeline_report["name"], "filter");
+    let paused = &pipeline_report["partitions"][0];
+    assert_eq!(paused["partition"], 0);
+    assert_eq!(paused["state"], "paused");
+    assert_eq!(paused["next_offset"], 0);
+    assert_eq!(paused["paused"]["offset"], 0);
+    assert_eq!(paused["paused"]["step"], "drop-test-orders");
+    assert_eq!(paused["paused"]["kind"], "reject");
+    assert_eq!(pipeline_report["partitions"][1]["state"], "running");
+
+    let table = scratch
+        .command()
+        .args(["status", "--admin", &address])
+        .env("WEIR_ADMIN_TOKEN", token)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("orders/0  PAUSED at offset 0"),
+        "the table shows the pause: {table}"
+    );
+
+    let refused = scratch
+        .command()
+        .args(["status", "--admin", &address])
+        .env("WEIR_ADMIN_TOKEN", "wrong")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("401"));
+
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "SIGTERM ends the run cleanly");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("ERROR") && log.contains("offset=0") && log.contains("paused"),
+        "the pause is logged at error level with its offset: {log}"
+    );
+    assert_eq!(
+        order_ids(&scratch.consume("orders-clean")),
+        ["ord-1", "ord-2", "ord-4", "ord-5"]
+    );
+}

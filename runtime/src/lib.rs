@@ -2,7 +2,9 @@
 //!
 //! The layers, from the outside in: [`config`] reads pipeline files, [`pipeline`] runs them,
 //! [`plugin`] hosts the WebAssembly components and [`local`] stores embedded topics.
+//! [`admin`] serves the state of a running process over HTTP.
 
+pub mod admin;
 pub mod config;
 pub mod kafka;
 pub mod local;

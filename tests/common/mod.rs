@@ -97,6 +97,9 @@ impl Scratch {
             .env("WEIR_DATA", self.data_dir())
             .env("WEIR_CACHE_DIR", target_dir().join("weir-test-cache"))
             .env("WEIR_LOG", "warn")
+            // Tests run many `weir run` at once, so none claims the default admin address;
+            // a test that needs the API passes --admin with a free port.
+            .env("WEIR_ADMIN", "off")
             .current_dir(self.path());
         command
     }
@@ -270,6 +273,12 @@ fn output_within_limit(mut command: Command) -> Output {
     finished.store(true, Ordering::Release);
     let _ = watchdog.join();
     output
+}
+
+/// Returns a local address with a port that was free a moment ago, for a test's admin API.
+pub fn free_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free local port");
+    listener.local_addr().expect("a bound address").to_string()
 }
 
 /// Returns the text of a record header, from the object `weir topic consume` prints.

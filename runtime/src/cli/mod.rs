@@ -4,6 +4,7 @@
 mod group;
 mod run;
 mod sample;
+mod status;
 mod topic;
 mod validate;
 
@@ -51,6 +52,36 @@ enum Command {
     /// Generate sample data sets.
     #[command(subcommand)]
     Sample(sample::SampleCommand),
+    /// Show the pipelines and partitions of a running `weir run`.
+    Status(status::StatusArgs),
+}
+
+/// Where the admin API of `weir run` listens, shared by the commands that talk to it.
+#[derive(Debug, clap::Args)]
+struct AdminArgs {
+    /// Address of the admin API, or `off` to serve none. Set WEIR_ADMIN_TOKEN to require a
+    /// bearer token.
+    #[arg(long = "admin", env = "WEIR_ADMIN", default_value = weir::admin::DEFAULT_ADDRESS)]
+    address: String,
+}
+
+impl AdminArgs {
+    /// Returns the admin API settings, or `None` when it is turned off.
+    fn options(&self) -> anyhow::Result<Option<weir::admin::AdminOptions>> {
+        if self.address == "off" {
+            return Ok(None);
+        }
+        let address = self.address.parse().map_err(|error| {
+            anyhow::anyhow!(
+                "--admin `{}` is not an address such as 127.0.0.1:9710, nor `off`: {error}",
+                self.address
+            )
+        })?;
+        let token = std::env::var(weir::admin::TOKEN_VARIABLE)
+            .ok()
+            .filter(|token| !token.is_empty());
+        Ok(Some(weir::admin::AdminOptions { address, token }))
+    }
 }
 
 /// Options for the compiled-component cache, shared by the commands that load plugins.
@@ -110,5 +141,6 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Topic(command) => topic::execute(command),
         Command::Group(command) => group::execute(command),
         Command::Sample(command) => sample::execute(command),
+        Command::Status(args) => status::execute(args),
     }
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use weir::config::load_pipeline_file;
 use weir::pipeline::{RunOptions, run_pipelines};
 
-use super::CacheArgs;
+use super::{AdminArgs, CacheArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -21,6 +21,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     cache: CacheArgs,
+
+    #[command(flatten)]
+    admin: AdminArgs,
 }
 
 pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -29,6 +32,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         pipeline: args.pipeline,
         stop_at_end: args.stop_at_end,
+        admin: args.admin.options()?,
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

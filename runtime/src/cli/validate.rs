@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use weir::config::SourceKind;
 use weir::config::load_pipeline_file;
@@ -24,7 +25,7 @@ pub fn execute(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 
     for pipeline in &file.pipelines {
         let checked = match pipeline.source.kind.value {
-            SourceKind::Local => prepare_pipeline(&engine, pipeline).map(drop),
+            SourceKind::Local => prepare_pipeline(&engine, pipeline, &Arc::default()).map(drop),
             // Validation does not contact the brokers, so it works where they are out of reach.
             SourceKind::Kafka => prepare_steps(&engine, pipeline).map(drop),
         };

@@ -86,9 +86,13 @@ pub(crate) fn run_partition(
         chain,
     );
 
+    let status = processor.status().clone();
     let mut next_offset: Option<i64> = None;
     let mut window = InFlightWindow::new(shared.max_in_flight_batches);
     while !control.stop.load(Ordering::Acquire) {
+        if let Some(offset) = next_offset {
+            status.set_next_offset(offset);
+        }
         let events = match read_batch(&queue, shared.settings.batch_size) {
             Ok(events) => events,
             Err(error) => {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::chain::{Chain, EventOutcome, StepFailure, StepFailureKind};
 use super::failure::{backoff, dead_letter_record};
+use super::status::PartitionHandle;
 use super::worker::WorkerSettings;
 use crate::config::{FailurePolicy, OnExhausted};
 use crate::local::{Header, NewRecord};
@@ -43,11 +44,16 @@ pub struct BatchProcessor {
     chain: Chain,
     known_topics: HashSet<String>,
     pause_failures: u32,
+    status: PartitionHandle,
 }
 
 impl BatchProcessor {
     pub fn new(settings: Arc<WorkerSettings>, topic: String, partition: u32, chain: Chain) -> Self {
+        let status = settings
+            .status
+            .partition(&settings.pipeline, &topic, partition);
         Self {
+            status,
             settings,
             topic,
             partition,
@@ -55,6 +61,11 @@ impl BatchProcessor {
             known_topics: HashSet::new(),
             pause_failures: 0,
         }
+    }
+
+    /// Returns this partition's place on the status board.
+    pub fn status(&self) -> &PartitionHandle {
+        &self.status
     }
 
     /// Processes `events`, which are consecutive events of this partition, and returns what to
@@ -122,6 +133,12 @@ impl BatchProcessor {
                             retry_in_ms = retry_in.as_millis() as u64,
                             "event failed and the pipeline has no dead-letter topic; the partition is paused at this offset and retries it"
                         );
+                        self.status.pause(
+                            event.offset,
+                            &failure.step,
+                            failure.kind.as_str(),
+                            &failure.message,
+                        );
                         paused = Some((event.offset, retry_in));
                         break;
                     }
@@ -133,6 +150,7 @@ impl BatchProcessor {
         batch.paused = paused;
         if batch.paused.is_none() {
             self.pause_failures = 0;
+            self.status.resume();
         }
         Ok(batch)
     }

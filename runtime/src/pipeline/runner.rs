@@ -9,7 +9,9 @@ use tokio::task::JoinSet;
 
 use super::chain::{Chain, StepSpec};
 use super::stats::{PipelineStats, StatsSnapshot};
+use super::status::StatusBoard;
 use super::worker::{BatchProgress, PartitionWorker, WorkerSettings};
+use crate::admin::AdminOptions;
 use crate::config::{
     Limits, PipelineConfig, PipelineFile, ResolvedDirGrant, SourceKind, StartPosition, StepConfig,
 };
@@ -23,6 +25,8 @@ pub struct RunOptions {
     pub pipeline: Option<String>,
     /// Return once every partition is processed to its end, instead of waiting for more.
     pub stop_at_end: bool,
+    /// Serve the admin API with these settings; `None` serves none.
+    pub admin: Option<AdminOptions>,
 }
 
 /// A pipeline whose plugins are loaded and initialised and whose topics exist.
@@ -124,8 +128,15 @@ fn sandbox(step: &StepConfig, pipeline_limits: &Limits) -> anyhow::Result<Sandbo
     })
 }
 
-/// Builds the settings that every partition worker of `config` shares.
-pub fn worker_settings(config: &PipelineConfig) -> Arc<WorkerSettings> {
+/// Builds the settings that every partition worker of `config` shares, and adds the pipeline
+/// to `status`.
+pub fn worker_settings(config: &PipelineConfig, status: &Arc<StatusBoard>) -> Arc<WorkerSettings> {
+    let stats = Arc::new(PipelineStats::default());
+    let source = match config.source.kind.value {
+        SourceKind::Local => "local",
+        SourceKind::Kafka => "kafka",
+    };
+    status.add_pipeline(&config.name.value, source, Arc::clone(&stats));
     Arc::new(WorkerSettings {
         pipeline: config.name.value.as_str().into(),
         group: config.source.group.value.clone(),
@@ -134,7 +145,8 @@ pub fn worker_settings(config: &PipelineConfig) -> Arc<WorkerSettings> {
         max_outputs_per_event: config.sink.max_outputs_per_event,
         max_record_bytes: usize::try_from(config.sink.max_record_bytes.as_u64())
             .unwrap_or(usize::MAX),
-        stats: Arc::new(PipelineStats::default()),
+        stats,
+        status: Arc::clone(status),
     })
 }
 
@@ -143,6 +155,7 @@ pub fn worker_settings(config: &PipelineConfig) -> Arc<WorkerSettings> {
 pub fn prepare_pipeline(
     engine: &PluginEngine,
     config: &PipelineConfig,
+    status: &Arc<StatusBoard>,
 ) -> anyhow::Result<PreparedPipeline> {
     let name: Arc<str> = config.name.value.as_str().into();
     let steps = prepare_steps(engine, config)?;
@@ -191,7 +204,7 @@ pub fn prepare_pipeline(
 
     Ok(PreparedPipeline {
         name,
-        settings: worker_settings(config),
+        settings: worker_settings(config, status),
         steps,
         source_dir,
         sink_dir: (!same_folder).then_some(sink_dir),
@@ -241,6 +254,7 @@ pub async fn run_pipelines(
         );
     }
 
+    let status = Arc::new(StatusBoard::default());
     let mut prepared = Vec::new();
     let mut kafka_pipelines = Vec::new();
     for config in selected {
@@ -250,16 +264,19 @@ pub async fn run_pipelines(
         if config.source.kind.value == SourceKind::Kafka {
             let steps = tokio::task::block_in_place(|| prepare_steps(&engine, config))
                 .with_context(|| format!("cannot start pipeline `{config_name}`"))?;
-            kafka_pipelines.push((config, steps, worker_settings(config)));
+            kafka_pipelines.push((config, steps, worker_settings(config, &status)));
             continue;
         }
-        let pipeline = tokio::task::block_in_place(|| prepare_pipeline(&engine, config))
+        let pipeline = tokio::task::block_in_place(|| prepare_pipeline(&engine, config, &status))
             .with_context(|| format!("cannot start pipeline `{config_name}`"))?;
         prepared.push(pipeline);
     }
 
     let (shutdown_sender, shutdown) = watch::channel(false);
     tokio::spawn(forward_shutdown_signals(shutdown_sender));
+    if let Some(admin) = options.admin.clone() {
+        crate::admin::serve(admin, Arc::clone(&status), shutdown.clone()).await?;
+    }
 
     // Kafka pipelines run on threads of their own, because librdkafka's rebalance callbacks
     // block while partitions drain.

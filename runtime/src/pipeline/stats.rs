@@ -11,7 +11,7 @@ pub struct PipelineStats {
 }
 
 /// A copy of [`PipelineStats`] at one moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatsSnapshot {
     /// Source events committed.
     pub events: u64,

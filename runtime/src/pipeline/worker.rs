@@ -4,6 +4,7 @@ use std::time::Duration;
 use super::batch::{BatchProcessor, TopicCatalog};
 use super::chain::Chain;
 use super::stats::PipelineStats;
+use super::status::StatusBoard;
 use crate::local::{GroupOffset, LocalError, LocalStore, Record};
 use crate::plugin::{self, Event};
 
@@ -17,6 +18,8 @@ pub struct WorkerSettings {
     pub max_outputs_per_event: usize,
     pub max_record_bytes: usize,
     pub stats: Arc<PipelineStats>,
+    /// Where the partition workers report their state.
+    pub status: Arc<StatusBoard>,
 }
 
 /// Outcome of one call of [`PartitionWorker::run_batch`].
@@ -71,6 +74,7 @@ impl PartitionWorker {
         next_offset: i64,
     ) -> Self {
         let processor = BatchProcessor::new(Arc::clone(&settings), topic.clone(), partition, chain);
+        processor.status().set_next_offset(next_offset);
         Self {
             settings,
             topic,
@@ -118,6 +122,7 @@ impl PartitionWorker {
         if batch.handled > 0 {
             let next_offset = events[0].offset + batch.handled as i64;
             self.commit(&batch.writes, next_offset)?;
+            self.processor.status().set_next_offset(next_offset);
             self.settings.stats.record_commit(
                 batch.handled as u64,
                 batch.outputs,

@@ -22,6 +22,7 @@ pub struct PluginInstance {
     store: Store<HostState>,
     bindings: Plugin,
     deadline_ticks: u64,
+    call_timeout: std::time::Duration,
     fuel: Option<u64>,
 }
 
@@ -83,6 +84,7 @@ impl PluginInstance {
             store,
             bindings,
             deadline_ticks,
+            call_timeout: limits.call_timeout,
             fuel,
         };
         instance.init(config)?;
@@ -164,16 +166,27 @@ impl PluginInstance {
         &self.plugin
     }
 
+    /// Names the cause of a failed call in one line. The wasm backtrace goes to the debug log
+    /// only, since dead-letter headers and error logs need the cause, not the frames.
     fn classify(&mut self, error: wasmtime::Error) -> CallError {
-        let message = format!("{error:#}");
-        let kind = if self.store.data().limiter.hit {
-            CallErrorKind::MemoryLimit
-        } else if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-            CallErrorKind::Deadline
-        } else if matches!(error.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
-            CallErrorKind::Fuel
+        tracing::debug!(plugin = %self.plugin.path().display(), "plugin call failed: {error:?}");
+        let trap = error.downcast_ref::<Trap>().copied();
+        let (kind, message) = if self.store.data().limiter.hit {
+            (CallErrorKind::MemoryLimit, error.root_cause().to_string())
+        } else if trap == Some(Trap::Interrupt) {
+            let message = format!(
+                "the call ran past its deadline of {} (limits.call_timeout)",
+                humantime::format_duration(self.call_timeout)
+            );
+            (CallErrorKind::Deadline, message)
+        } else if trap == Some(Trap::OutOfFuel) {
+            let message = format!(
+                "the call burned all of its {} fuel (limits.fuel)",
+                self.fuel.unwrap_or_default()
+            );
+            (CallErrorKind::Fuel, message)
         } else {
-            CallErrorKind::Trap
+            (CallErrorKind::Trap, error.root_cause().to_string())
         };
         CallError { kind, message }
     }
