@@ -35,6 +35,11 @@ pub enum TopicCommand {
         #[arg(long)]
         if_not_exists: bool,
 
+        /// A Kafka topic config as KEY=VALUE, such as `max.message.bytes=2097152`; repeatable
+        /// (Kafka only).
+        #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_config)]
+        configs: Vec<(String, String)>,
+
         #[command(flatten)]
         data: DataArgs,
     },
@@ -91,8 +96,9 @@ pub fn execute(command: TopicCommand) -> anyhow::Result<ExitCode> {
             name,
             partitions,
             if_not_exists,
+            configs,
             data,
-        } => create(&name, partitions, if_not_exists, data),
+        } => create(&name, partitions, if_not_exists, &configs, data),
         TopicCommand::List { data } => list(data),
         TopicCommand::Produce { name, input, data } => produce(&name, input, data),
         TopicCommand::Consume {
@@ -105,18 +111,32 @@ pub fn execute(command: TopicCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn parse_config(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
 fn create(
     name: &str,
     partitions: u32,
     if_not_exists: bool,
+    configs: &[(String, String)],
     data: DataArgs,
 ) -> anyhow::Result<ExitCode> {
     if let Some(brokers) = &data.brokers {
         // NOTE: the replication factor is 1, which suits the single-broker test clusters
         // this command is meant for; create production topics with Kafka's own tools.
-        weir::kafka::tools::create_topic(brokers, name, partitions, 1)?;
+        weir::kafka::tools::create_topic(brokers, name, partitions, 1, configs)?;
         eprintln!("created topic `{name}` with {partitions} partitions on {brokers}");
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some((key, _)) = configs.first() {
+        anyhow::bail!(
+            "--config {key} applies to Kafka topics only; embedded topics take no topic config \
+             (pass --brokers to create the topic on Kafka)"
+        );
     }
     let store = LocalStore::open(&data.data)?;
     match store.create_topic(name, partitions) {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::producer::Producer;
 
 use super::client::{LoggingContext, consumer_config, producer_config};
 use super::context::WeirContext;
@@ -91,15 +91,17 @@ pub fn run_kafka_pipeline(
         .map(|s| s.value.as_str())
         .unwrap_or_default();
 
-    let producer: FutureProducer<LoggingContext> = producer_config(sink_servers, &sink.properties)?
-        .create_with_context(LoggingContext {
+    let sink_client = KafkaSink::new(
+        &producer_config(sink_servers, &sink.properties)?,
+        LoggingContext {
             pipeline: Arc::clone(&pipeline),
-        })
-        .context("cannot create the Kafka producer")?;
+        },
+    )
+    .context("cannot create the Kafka producer")?;
     let shared = Arc::new(WorkerShared {
         settings: Arc::clone(&settings),
         steps,
-        sink: Arc::new(KafkaSink { producer }),
+        sink: Arc::new(sink_client),
         stop_at_end,
         max_in_flight_batches: source.max_in_flight_batches,
         start: source.start,

@@ -4,21 +4,75 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 use super::client::LoggingContext;
 use super::window::Acknowledgements;
 use crate::local::NewRecord;
-use crate::pipeline::TopicCatalog;
+use crate::pipeline::{SinkTopic, TopicCatalog};
 
 /// The Kafka sink: an idempotent producer with `acks=all`, shared by the partition workers.
 pub(crate) struct KafkaSink {
     pub(crate) producer: FutureProducer<LoggingContext>,
+    admin: AdminClient<DefaultClientContext>,
+    /// The producer's `message.max.bytes`: the client refuses a larger record outright.
+    producer_max_bytes: usize,
 }
 
+/// librdkafka's default `message.max.bytes`.
+const DEFAULT_PRODUCER_MAX_BYTES: usize = 1_000_000;
+
+/// Bytes a record batch of one record adds around the record: the broker's limit
+/// `max.message.bytes` applies to the whole batch.
+const RECORD_BATCH_OVERHEAD: usize = 61;
+
 impl KafkaSink {
+    /// Creates the sink's producer, and an admin client that looks up topic limits, from
+    /// `config`.
+    pub(crate) fn new(config: &ClientConfig, context: LoggingContext) -> KafkaResult<Self> {
+        let producer = config.create_with_context(context)?;
+        let admin = config.create()?;
+        let producer_max_bytes = config
+            .get("message.max.bytes")
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(DEFAULT_PRODUCER_MAX_BYTES);
+        Ok(Self {
+            producer,
+            admin,
+            producer_max_bytes,
+        })
+    }
+
+    /// Returns the topic's `max.message.bytes`, or `None` when the broker does not say, for
+    /// example because the client may not describe topic configs.
+    fn topic_max_message_bytes(&self, topic: &str) -> Option<usize> {
+        let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+        let specifier = ResourceSpecifier::Topic(topic);
+        let described =
+            futures::executor::block_on(self.admin.describe_configs([&specifier], &options));
+        let resource = match described.map(|mut results| results.pop()) {
+            Ok(Some(Ok(resource))) => resource,
+            Ok(Some(Err(code))) => {
+                tracing::warn!(topic, error = %code, "cannot read the topic's max.message.bytes; assuming the broker default");
+                return None;
+            }
+            Ok(None) => return None,
+            Err(error) => {
+                tracing::warn!(topic, %error, "cannot read the topic's max.message.bytes; assuming the broker default");
+                return None;
+            }
+        };
+        resource
+            .get("max.message.bytes")
+            .and_then(|entry| entry.value.as_deref())
+            .and_then(|value| value.parse().ok())
+    }
+
     /// Produces `records` in order and waits until the broker acknowledged every one.
     ///
     /// Returns the first delivery error. librdkafka retries transient errors by itself until
@@ -167,14 +221,28 @@ pub(crate) struct KafkaCatalog<'a>(pub(crate) &'a KafkaSink);
 impl TopicCatalog for KafkaCatalog<'_> {
     type Error = KafkaError;
 
-    fn topic_exists(&mut self, topic: &str) -> Result<bool, KafkaError> {
-        let metadata = self
-            .0
+    fn describe_topic(&mut self, topic: &str) -> Result<Option<SinkTopic>, KafkaError> {
+        let sink = self.0;
+        let metadata = sink
             .producer
             .client()
             .fetch_metadata(Some(topic), Duration::from_secs(10))?;
-        Ok(metadata.topics().iter().any(|found| {
+        let exists = metadata.topics().iter().any(|found| {
             found.name() == topic && found.error().is_none() && !found.partitions().is_empty()
+        });
+        if !exists {
+            return Ok(None);
+        }
+
+        let broker_limit = sink
+            .topic_max_message_bytes(topic)
+            .map(|limit| limit.saturating_sub(RECORD_BATCH_OVERHEAD));
+        let limit = broker_limit.map_or(sink.producer_max_bytes, |limit| {
+            limit.min(sink.producer_max_bytes)
+        });
+        tracing::debug!(topic, max_wire_bytes = limit, "looked up output topic");
+        Ok(Some(SinkTopic {
+            max_wire_bytes: Some(limit),
         }))
     }
 }

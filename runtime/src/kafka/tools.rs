@@ -25,15 +25,20 @@ fn client_config(brokers: &str) -> ClientConfig {
     config
 }
 
-/// Creates a topic with `partitions` partitions and a replication factor of `replicas`.
+/// Creates a topic with `partitions` partitions, a replication factor of `replicas` and the
+/// topic configs `configs`.
 pub fn create_topic(
     brokers: &str,
     name: &str,
     partitions: u32,
     replicas: i32,
+    configs: &[(String, String)],
 ) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = client_config(brokers).create()?;
-    let topic = NewTopic::new(name, partitions as i32, TopicReplication::Fixed(replicas));
+    let mut topic = NewTopic::new(name, partitions as i32, TopicReplication::Fixed(replicas));
+    for (key, value) in configs {
+        topic = topic.set(key, value);
+    }
     let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
     let results = futures::executor::block_on(admin.create_topics([&topic], &options))
         .with_context(|| format!("cannot create topic `{name}` on {brokers}"))?;
@@ -47,12 +52,13 @@ pub fn create_topic(
 
 /// Produces `records` with the sink's idempotent producer and waits for every acknowledgement.
 pub fn produce(brokers: &str, records: &[NewRecord]) -> anyhow::Result<()> {
-    let producer = producer_config(brokers, &BTreeMap::new())?
-        .create_with_context(LoggingContext {
+    let sink = KafkaSink::new(
+        &producer_config(brokers, &BTreeMap::new())?,
+        LoggingContext {
             pipeline: Arc::from("weir topic produce"),
-        })
-        .context("cannot create the Kafka producer")?;
-    let sink = KafkaSink { producer };
+        },
+    )
+    .context("cannot create the Kafka producer")?;
     sink.deliver(records)
         .with_context(|| format!("cannot produce to {brokers}"))?;
     Ok(())

@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,12 +10,41 @@ use crate::config::{FailurePolicy, OnExhausted};
 use crate::local::{Header, NewRecord};
 use crate::plugin::{Event, Output};
 
-/// Tells whether a topic exists in the sink, so that an output routed to a missing topic fails
-/// its event instead of the whole write.
+/// Describes the sink's topics, so that an output routed to a missing topic, or too large for
+/// its topic, fails its event instead of the whole write.
 pub trait TopicCatalog {
     type Error;
 
-    fn topic_exists(&mut self, topic: &str) -> Result<bool, Self::Error>;
+    /// Returns `None` when `topic` does not exist in the sink.
+    fn describe_topic(&mut self, topic: &str) -> Result<Option<SinkTopic>, Self::Error>;
+}
+
+/// What the sink accepts on one topic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SinkTopic {
+    /// Largest record the topic takes, as [`wire_size`] counts it; `None` for no limit beyond
+    /// the pipeline's own `sink.max_record_bytes`.
+    pub max_wire_bytes: Option<usize>,
+}
+
+/// Size of an output in Kafka's record format, counted as the Kafka client counts it before
+/// sending: the key, value and headers, plus the largest possible framing of each.
+pub fn wire_size(output: &Output) -> usize {
+    /// Length, attributes, timestamp and offset deltas, key and value lengths, header count.
+    const RECORD_FRAMING: usize = 36;
+    /// The name and value lengths of one header.
+    const HEADER_FRAMING: usize = 10;
+
+    RECORD_FRAMING
+        + output.key.as_ref().map_or(0, Vec::len)
+        + output.value.as_ref().map_or(0, Vec::len)
+        + output
+            .headers
+            .iter()
+            .map(|header| {
+                HEADER_FRAMING + header.name.len() + header.value.as_ref().map_or(0, Vec::len)
+            })
+            .sum::<usize>()
 }
 
 /// What to write and commit for one batch of a partition.
@@ -42,7 +71,7 @@ pub struct BatchProcessor {
     topic: String,
     partition: u32,
     chain: Chain,
-    known_topics: HashSet<String>,
+    known_topics: HashMap<String, SinkTopic>,
     pause_failures: u32,
     status: PartitionHandle,
 }
@@ -58,7 +87,7 @@ impl BatchProcessor {
             topic,
             partition,
             chain,
-            known_topics: HashSet::new(),
+            known_topics: HashMap::new(),
             pause_failures: 0,
         }
     }
@@ -254,24 +283,35 @@ impl BatchProcessor {
                 )));
             }
 
-            let Some(topic) = output.topic.as_deref() else {
-                continue;
+            let topic = output.topic.as_deref().unwrap_or(&settings.sink_topic);
+            let sink_topic = match self.known_topics.get(topic) {
+                Some(sink_topic) => *sink_topic,
+                None => {
+                    if let Err(message) = crate::config::check_topic_name(topic) {
+                        return Ok(Some(format!(
+                            "the plugin routed an output to an invalid topic: {message}"
+                        )));
+                    }
+                    let Some(sink_topic) = catalog.describe_topic(topic)? else {
+                        return Ok(Some(format!(
+                            "the plugin routed an output to topic `{topic}`, which does not \
+                             exist; create it with `weir topic create {topic}`"
+                        )));
+                    };
+                    self.known_topics.insert(topic.to_string(), sink_topic);
+                    sink_topic
+                }
             };
-            if self.known_topics.contains(topic) {
-                continue;
+            if let Some(limit) = sink_topic.max_wire_bytes {
+                let wire = wire_size(output);
+                if wire > limit {
+                    return Ok(Some(format!(
+                        "an output of {wire} bytes in Kafka's record format is over the {limit} \
+                         bytes that topic `{topic}` accepts (the topic's max.message.bytes, or \
+                         the producer's message.max.bytes)"
+                    )));
+                }
             }
-            if let Err(message) = crate::config::check_topic_name(topic) {
-                return Ok(Some(format!(
-                    "the plugin routed an output to an invalid topic: {message}"
-                )));
-            }
-            if !catalog.topic_exists(topic)? {
-                return Ok(Some(format!(
-                    "the plugin routed an output to topic `{topic}`, which does not exist; create \
-                     it with `weir topic create {topic}`"
-                )));
-            }
-            self.known_topics.insert(topic.to_string());
         }
         Ok(None)
     }

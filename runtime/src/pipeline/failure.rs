@@ -33,6 +33,22 @@ pub fn backoff(policy: &FailurePolicy, attempt: u32) -> Duration {
     base.mul_f64(factor)
 }
 
+/// Longest error message a dead-letter record carries, so that a plugin's long message cannot
+/// make the record too large for the dead-letter topic.
+const MAX_ERROR_HEADER_BYTES: usize = 2048;
+
+/// Returns `text` cut to at most `max` bytes, at a character boundary, marked when cut.
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
 /// Builds the dead-letter record of `event`: its original key, value and headers, plus
 /// headers that describe the failure.
 pub fn dead_letter_record(
@@ -53,7 +69,10 @@ pub fn dead_letter_record(
         .collect();
     let failed_at = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
     let added = [
-        (name::ERROR, failure.message.clone()),
+        (
+            name::ERROR,
+            truncate(&failure.message, MAX_ERROR_HEADER_BYTES),
+        ),
         (name::ERROR_KIND, failure.kind.as_str().to_string()),
         (name::ATTEMPTS, attempts.to_string()),
         (name::SOURCE_TOPIC, event.topic.clone()),
@@ -81,6 +100,14 @@ pub fn dead_letter_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_error_is_cut_at_a_character_boundary() {
+        assert_eq!(truncate("short", 10), "short");
+        let cut = truncate(&"é".repeat(100), 11);
+        assert!(cut.len() <= 11, "{cut}");
+        assert!(cut.ends_with("..."));
+    }
 
     #[test]
     fn backoff_grows_and_stays_capped() {

@@ -8,7 +8,7 @@ mod stats;
 mod status;
 mod worker;
 
-pub use batch::{BatchProcessor, ResolvedBatch, TopicCatalog};
+pub use batch::{BatchProcessor, ResolvedBatch, SinkTopic, TopicCatalog, wire_size};
 pub use chain::{Chain, EventOutcome, StepFailure, StepFailureKind, StepSpec};
 pub use failure::dead_letter_header;
 pub use runner::{RunOptions, prepare_pipeline, prepare_steps, run_pipelines, worker_settings};

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::batch::{BatchProcessor, TopicCatalog};
+use super::batch::{BatchProcessor, SinkTopic, TopicCatalog};
 use super::chain::Chain;
 use super::stats::PipelineStats;
 use super::status::StatusBoard;
@@ -58,8 +58,8 @@ struct LocalCatalog<'a>(&'a LocalStore);
 impl TopicCatalog for LocalCatalog<'_> {
     type Error = LocalError;
 
-    fn topic_exists(&mut self, topic: &str) -> Result<bool, LocalError> {
-        Ok(self.0.topic(topic)?.is_some())
+    fn describe_topic(&mut self, topic: &str) -> Result<Option<SinkTopic>, LocalError> {
+        Ok(self.0.topic(topic)?.map(|_| SinkTopic::default()))
     }
 }
 

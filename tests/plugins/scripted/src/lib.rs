@@ -14,6 +14,7 @@
 //! - `reject`: fails with `reject`.
 //! - `fanout N`: returns N copies of the event.
 //! - `route TOPIC`: returns the event routed to TOPIC.
+//! - `pad N`: returns the event with a value of N bytes.
 //! - `read PATH`: returns the contents of the file at PATH, or rejects with the error.
 //! - `write PATH`: writes the event's key to the file at PATH, or rejects with the error.
 //! - `env NAME`: returns the value of the environment variable NAME, or rejects.
@@ -121,6 +122,10 @@ fn command(event: &Event) -> Option<Result<Vec<Output>, Failure>> {
             Ok(vec![Output::from_event(event); count])
         }
         "route" => Ok(vec![Output::from_event(event).with_topic(argument)]),
+        "pad" => {
+            let size: usize = argument.parse().ok()?;
+            Ok(vec![Output::from_event(event).with_value(vec![b'x'; size])])
+        }
         "read" => match std::fs::read(argument) {
             Ok(contents) => Ok(vec![Output::from_event(event).with_value(contents)]),
             Err(error) => Err(Failure::Reject(format!("cannot read {argument}: {error}"))),
