@@ -308,3 +308,76 @@ pipelines:
         ["ord-1", "ord-2", "ord-4", "ord-5"]
     );
 }
+
+#[test]
+fn retrying_partitions_do_not_hold_back_the_others() {
+    let scratch = Scratch::new();
+    // More retrying partitions than a two-core machine has worker slots.
+    scratch.create_topic("in", 4);
+    scratch.create_topic("out", 1);
+    scratch.create_topic("dead", 1);
+    let mut lines = String::new();
+    for partition in 0..3 {
+        lines.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"key": "poison", "value": "retry", "partition": partition})
+        ));
+    }
+    for n in 0..5 {
+        lines.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"key": format!("k{n}"), "value": "ok", "partition": 3})
+        ));
+    }
+    let input = scratch.path().join("events.jsonl");
+    std::fs::write(&input, lines).unwrap();
+    scratch.produce("in", &input);
+    let yaml = format!(
+        r#"
+pipelines:
+  - name: slots
+    source: {{ kind: local, path: {data}, topics: [in], group: slots, poll_interval: 20ms }}
+    steps:
+      - name: scripted
+        plugin: {plugin}
+    sink: {{ kind: local, path: {data}, topic: out }}
+    failure:
+      dead_letter_topic: dead
+      max_attempts: 3
+      initial_backoff: 4s
+      max_backoff: 4s
+"#,
+        data = scratch.data_dir().display(),
+        plugin = plugin("scripted").display(),
+    );
+    let pipeline = scratch.write_pipeline("pipeline.yaml", &yaml);
+
+    let child = scratch
+        .command()
+        .args(["run", pipeline.to_str().unwrap(), "--stop-at-end"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Partition 3 finishes while the poison events still wait between their attempts: none
+    // of them has reached the dead-letter topic yet.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let committed = scratch.committed_offsets("slots");
+        if committed.get(&("in".to_string(), 3)) == Some(&5) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "partition 3 never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        scratch.consume("dead").is_empty(),
+        "partition 3 was held back until the retries ended"
+    );
+
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(scratch.consume("dead").len(), 3);
+    assert_eq!(scratch.consume("out").len(), 5);
+}

@@ -124,7 +124,10 @@ pub(crate) fn run_partition(
         let first_offset = events[0].offset;
         *lock(&control.batch_started) = Some(std::time::Instant::now());
         let batch = loop {
-            match processor.process(&events, &mut KafkaCatalog(&shared.sink)) {
+            // A retry's wait holds the partition's own thread only, so a plain sleep will do;
+            // cutting it short on shutdown would spend the event's attempts early.
+            let mut wait = std::thread::sleep;
+            match processor.process(&events, &mut KafkaCatalog(&shared.sink), &mut wait) {
                 Ok(batch) => break Some(batch),
                 Err(error) => {
                     tracing::error!(%pipeline, %topic, partition, offset = first_offset, %error, "cannot look up an output topic; retrying the batch");

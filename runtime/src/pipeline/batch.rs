@@ -99,17 +99,21 @@ impl BatchProcessor {
 
     /// Processes `events`, which are consecutive events of this partition, and returns what to
     /// write and how far to commit. Blocks while plugins run and while retries back off.
+    ///
+    /// `wait` sleeps between attempts of a failed event; a caller that holds a share of a
+    /// limited resource, such as a worker slot, can give it up for the wait.
     pub fn process<C: TopicCatalog>(
         &mut self,
         events: &[Event],
         catalog: &mut C,
+        wait: &mut dyn FnMut(Duration),
     ) -> Result<ResolvedBatch, C::Error> {
         let outcomes = self.chain.process(events);
 
         let mut batch = ResolvedBatch::default();
         let mut paused = None;
         for (event, outcome) in events.iter().zip(outcomes) {
-            let (outcome, attempts) = self.settle(event, outcome, catalog)?;
+            let (outcome, attempts) = self.settle(event, outcome, catalog, wait)?;
             match outcome {
                 Ok(outputs) => {
                     batch.outputs += outputs.len() as u64;
@@ -194,6 +198,7 @@ impl BatchProcessor {
         event: &Event,
         mut outcome: EventOutcome,
         catalog: &mut C,
+        wait: &mut dyn FnMut(Duration),
     ) -> Result<(Result<Vec<Output>, (StepFailure, FailurePolicy)>, u32), C::Error> {
         let mut attempts = 1;
         loop {
@@ -223,7 +228,7 @@ impl BatchProcessor {
                 return Ok((Err((failure, policy)), attempts));
             }
 
-            let wait = backoff(&policy, attempts);
+            let retry_in = backoff(&policy, attempts);
             tracing::warn!(
                 pipeline = %self.settings.pipeline,
                 topic = %self.topic,
@@ -234,10 +239,10 @@ impl BatchProcessor {
                 error = %failure.message,
                 attempt = attempts,
                 max_attempts = policy.max_attempts,
-                retry_in_ms = wait.as_millis() as u64,
+                retry_in_ms = retry_in.as_millis() as u64,
                 "event failed; retrying"
             );
-            std::thread::sleep(wait);
+            wait(retry_in);
             self.settings.stats.record_retry();
             attempts += 1;
 

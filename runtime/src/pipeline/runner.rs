@@ -440,12 +440,21 @@ async fn run_worker(
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
+        let runtime = tokio::runtime::Handle::current();
+        let slots = Arc::clone(&permits);
         let joined = tokio::task::spawn_blocking(move || {
-            let progress = worker.run_batch();
+            // A retry's backoff gives the worker slot up, so that a partition retrying a
+            // poison event does not hold back the others.
+            let mut permit = Some(permit);
+            let mut wait = |duration: Duration| {
+                drop(permit.take());
+                std::thread::sleep(duration);
+                permit = runtime.block_on(Arc::clone(&slots).acquire_owned()).ok();
+            };
+            let progress = worker.run_batch(&mut wait);
             (worker, progress)
         })
         .await;
-        drop(permit);
         let progress;
         (worker, progress) = match joined {
             Ok(pair) => pair,

@@ -102,7 +102,12 @@ impl PartitionWorker {
     }
 
     /// Reads, processes and commits one batch. Blocks: run it on a thread meant for it.
-    pub fn run_batch(&mut self) -> Result<BatchProgress, LocalError> {
+    ///
+    /// `wait` sleeps between attempts of a failed event (see [`BatchProcessor::process`]).
+    pub fn run_batch(
+        &mut self,
+        wait: &mut dyn FnMut(Duration),
+    ) -> Result<BatchProgress, LocalError> {
         let records = self.source.read(
             &self.topic,
             self.partition,
@@ -117,7 +122,7 @@ impl PartitionWorker {
         let catalog_store = self.sink.as_ref().unwrap_or(&self.source);
         let batch = self
             .processor
-            .process(&events, &mut LocalCatalog(catalog_store))?;
+            .process(&events, &mut LocalCatalog(catalog_store), wait)?;
 
         if batch.handled > 0 {
             let next_offset = events[0].offset + batch.handled as i64;

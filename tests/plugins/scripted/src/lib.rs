@@ -12,6 +12,7 @@
 //! - `bomb`: allocates memory until the instance runs out.
 //! - `panic`: panics, which traps the instance.
 //! - `reject`: fails with `reject`.
+//! - `retry`: fails with `retry`, every time.
 //! - `fanout N`: returns N copies of the event.
 //! - `route TOPIC`: returns the event routed to TOPIC.
 //! - `pad N`: returns the event with a value of N bytes.
@@ -113,6 +114,10 @@ fn command(event: &Event) -> Option<Result<Vec<Output>, Failure>> {
             }
         }
         "panic" => panic!("scripted panic at offset {}", event.offset),
+        "retry" => Err(Failure::Retry(format!(
+            "scripted retry at offset {}",
+            event.offset
+        ))),
         "reject" => Err(Failure::Reject(format!(
             "scripted reject at offset {}",
             event.offset
