@@ -398,3 +398,89 @@ fn resolve(path: &mut Spanned<PathBuf>, base: &Path) {
 pub fn check_topic_name(topic: &str) -> Result<(), String> {
     crate::local::validate_topic_name(topic).map_err(|error| error.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(dir: &Path, text: &str) -> Result<PipelineFile, ConfigErrors> {
+        std::fs::write(dir.join("plugin.wasm"), b"\0asm").unwrap();
+        parse_pipeline_file(&dir.join("pipeline.yaml"), text)
+    }
+
+    const PIPELINE: &str = r#"
+pipelines:
+  - name: orders
+    source: { kind: local, path: data, topics: [in], group: g }
+    sink: { kind: local, path: data, topic: out }
+    failure: { dead_letter_topic: dead, max_attempts: 5 }
+    limits: { max_memory: 64 MiB, call_timeout: 2s }
+    steps:
+      - name: step
+        plugin: plugin.wasm
+        failure: { max_attempts: 2 }
+        limits: { fuel: 1000 }
+"#;
+
+    #[test]
+    fn step_overrides_inherit_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = parse(dir.path(), PIPELINE).unwrap();
+        let pipeline = &file.pipelines[0];
+        let step = &pipeline.steps[0];
+
+        let policy = step.failure_policy(&pipeline.failure);
+        assert_eq!(policy.max_attempts, 2);
+        assert_eq!(policy.dead_letter_topic.as_deref(), Some("dead"));
+        assert_eq!(policy.on_exhausted(), OnExhausted::DeadLetter);
+
+        let limits = step.sandbox_limits(&pipeline.limits);
+        assert_eq!(limits.fuel, Some(1000));
+        assert_eq!(limits.max_memory, bytesize::ByteSize::mib(64));
+        assert_eq!(limits.call_timeout, std::time::Duration::from_secs(2));
+        assert!(file.meters_fuel());
+    }
+
+    #[test]
+    fn grants_resolve_against_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("reference")).unwrap();
+        let text = PIPELINE.replace(
+            "        limits: { fuel: 1000 }",
+            "        grants: { dirs: [./reference, { path: reference, guest: /ref, writable: true }], env: [REGION] }",
+        );
+        let file = parse(dir.path(), &text).unwrap();
+        let grants = &file.pipelines[0].steps[0].grants;
+
+        let first = grants.dirs[0].resolve(Path::new(""));
+        assert_eq!(first.host, dir.path().join("./reference"));
+        assert_eq!(first.guest, "reference");
+        assert!(!first.writable);
+        let second = grants.dirs[1].resolve(Path::new(""));
+        assert_eq!(second.guest, "/ref");
+        assert!(second.writable);
+        assert_eq!(grants.env, ["REGION"]);
+    }
+
+    #[test]
+    fn grants_with_missing_folder_or_bad_name_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = PIPELINE.replace(
+            "        limits: { fuel: 1000 }",
+            "        grants: { dirs: [missing], env: [\"A=B\"] }",
+        );
+        let errors = parse(dir.path(), &text).unwrap_err().0;
+        let keys: Vec<&str> = errors
+            .iter()
+            .filter_map(|error| error.key.as_deref())
+            .collect();
+        assert!(
+            keys.contains(&"pipelines[0].steps[0].grants.dirs[0]"),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&"pipelines[0].steps[0].grants.env[0]"),
+            "{keys:?}"
+        );
+    }
+}
