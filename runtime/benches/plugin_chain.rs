@@ -33,7 +33,7 @@ use order_lines::OrderLines;
 use redact_customer::RedactCustomer;
 use weir::config::{FailurePolicy, Limits};
 use weir::local::{NewRecord, parse_line};
-use weir::pipeline::{Chain, EventOutcome, StepSpec};
+use weir::pipeline::{Chain, EventOutcome, StepSlot, StepSpec};
 use weir::plugin::{ConfigEntry, LoadedPlugin, LogContext, PluginEngine, PluginInstance, Sandbox};
 use weir_plugin::{Config, Plugin};
 
@@ -277,20 +277,20 @@ fn chain_records(outcomes: Vec<EventOutcome>) -> (Records, usize) {
     (records, failures)
 }
 
-fn load_steps(engine: &PluginEngine) -> Vec<Arc<StepSpec>> {
+fn load_steps(engine: &PluginEngine) -> Vec<Arc<StepSlot>> {
     let pipeline: Arc<str> = "plugin-chain-bench".into();
     STEPS
         .iter()
         .map(|(package, config)| {
             let plugin = load_plugin(engine, package);
-            Arc::new(StepSpec {
+            Arc::new(StepSlot::new(Arc::new(StepSpec {
                 pipeline: Arc::clone(&pipeline),
                 name: (*package).into(),
                 plugin,
                 config: config_entries(config),
                 sandbox: quickstart_sandbox(),
                 failure: FailurePolicy::default(),
-            })
+            })))
         })
         .collect()
 }

@@ -1,4 +1,13 @@
-//! The admin HTTP API of a running `weir run`: the state of its pipelines and partitions.
+//! The admin HTTP API of a running `weir run`: the state of its pipelines and partitions, and
+//! live changes to them.
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `GET /status` | the [`StatusReport`] |
+//! | `GET /health` | `ok` while the process runs |
+//! | `POST /pipelines/{pipeline}/steps/{step}/plugin` | swaps in the component in the body |
+//! | `POST /pipelines/{pipeline}/steps/{step}/rollback` | goes back to the previous version |
+//! | `POST /reload` | reads the pipeline file again |
 //!
 //! It listens on 127.0.0.1 by default, so only the machine itself reaches it. A bearer token,
 //! when set, guards every route.
@@ -7,15 +16,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::pipeline::{StatusBoard, StatusReport};
+use crate::pipeline::{
+    ControlError, PipelineControl, PluginSource, StatusBoard, StatusReport, SwapReport,
+};
+
+/// Largest component the swap route accepts.
+const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
 
 /// Default address of the admin API.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:9710";
@@ -45,6 +60,7 @@ pub struct AdminError {
 
 struct AdminState {
     status: Arc<StatusBoard>,
+    control: Arc<PipelineControl>,
     token: Option<String>,
 }
 
@@ -53,6 +69,7 @@ struct AdminState {
 pub async fn serve(
     options: AdminOptions,
     status: Arc<StatusBoard>,
+    control: Arc<PipelineControl>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<SocketAddr, AdminError> {
     let listener = TcpListener::bind(options.address)
@@ -68,11 +85,21 @@ pub async fn serve(
 
     let state = Arc::new(AdminState {
         status,
+        control,
         token: options.token,
     });
     let app = Router::new()
         .route("/status", get(status_route))
         .route("/health", get(|| async { "ok" }))
+        .route(
+            "/pipelines/{pipeline}/steps/{step}/plugin",
+            post(swap_route).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .route(
+            "/pipelines/{pipeline}/steps/{step}/rollback",
+            post(rollback_route),
+        )
+        .route("/reload", post(reload_route))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             require_token,
@@ -96,6 +123,76 @@ pub async fn serve(
 
 async fn status_route(State(state): State<Arc<AdminState>>) -> Json<StatusReport> {
     Json(state.status.report())
+}
+
+/// Query of the swap route: the component's file name, for messages and `weir status`.
+#[derive(serde::Deserialize)]
+struct SwapQuery {
+    name: Option<String>,
+}
+
+async fn swap_route(
+    State(state): State<Arc<AdminState>>,
+    Path((pipeline, step)): Path<(String, String)>,
+    Query(query): Query<SwapQuery>,
+    body: Bytes,
+) -> Response {
+    let name = query.name.unwrap_or_else(|| "upload.wasm".to_string());
+    tracing::info!(%pipeline, %step, plugin = %name, bytes = body.len(), "plugin swap requested through the admin API");
+    let source = PluginSource::Upload {
+        name: format!("upload:{name}"),
+        bytes: body.to_vec(),
+    };
+    let control = Arc::clone(&state.control);
+    let result = tokio::task::spawn_blocking(move || control.swap(&pipeline, &step, source)).await;
+    swap_response(result.map(|report| report.map(|report| vec![report])))
+}
+
+async fn rollback_route(
+    State(state): State<Arc<AdminState>>,
+    Path((pipeline, step)): Path<(String, String)>,
+) -> Response {
+    tracing::info!(%pipeline, %step, "rollback requested through the admin API");
+    let control = Arc::clone(&state.control);
+    let result = tokio::task::spawn_blocking(move || control.roll_back(&pipeline, &step)).await;
+    swap_response(result.map(|report| report.map(|report| vec![report])))
+}
+
+async fn reload_route(State(state): State<Arc<AdminState>>) -> Response {
+    tracing::info!("pipeline file reload requested through the admin API");
+    let control = Arc::clone(&state.control);
+    let result = tokio::task::spawn_blocking(move || control.reload()).await;
+    swap_response(result)
+}
+
+/// Answers with the changed steps, or with the error and a status code that tells a missing
+/// pipeline or step (404) from a change that needs a restart (409) and a rejected version
+/// (422).
+fn swap_response(
+    result: Result<Result<Vec<SwapReport>, ControlError>, tokio::task::JoinError>,
+) -> Response {
+    let error = match result {
+        Ok(Ok(reports)) => return Json(reports).into_response(),
+        Ok(Err(error)) => error,
+        Err(error) => {
+            tracing::error!(%error, "a plugin change task panicked");
+            let body = serde_json::json!({ "error": format!("the change failed: {error}") });
+            return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
+        }
+    };
+    let status = match &error {
+        ControlError::UnknownPipeline(_) | ControlError::UnknownStep { .. } => {
+            StatusCode::NOT_FOUND
+        }
+        ControlError::RestartNeeded(_) | ControlError::NoFile | ControlError::NoPrevious { .. } => {
+            StatusCode::CONFLICT
+        }
+        ControlError::Plugin { .. } | ControlError::Step { .. } | ControlError::Config(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    };
+    let body = serde_json::json!({ "error": error.to_string() });
+    (status, Json(body)).into_response()
 }
 
 async fn require_token(

@@ -21,6 +21,10 @@ const TEST_PLUGINS: &[&str] = &[
     "order-lines",
     "not-a-plugin",
     "scripted",
+    "tag-init-fails",
+    "tag-init-hangs",
+    "tag-v1",
+    "tag-v2",
     "wrong-contract-version",
 ];
 

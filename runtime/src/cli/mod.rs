@@ -1,7 +1,9 @@
 //! Command-line parsing and the commands themselves; each command is a thin layer over the
 //! library.
 
+mod admin_client;
 mod group;
+mod plugin;
 mod run;
 mod sample;
 mod status;
@@ -54,6 +56,14 @@ enum Command {
     Sample(sample::SampleCommand),
     /// Show the pipelines and partitions of a running `weir run`.
     Status(status::StatusArgs),
+    /// Swap or roll back a step's plugin in a running `weir run`.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Make a running `weir run` read its pipeline file again and apply step changes.
+    Reload {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
 }
 
 /// Where the admin API of `weir run` listens, shared by the commands that talk to it.
@@ -142,5 +152,12 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Group(command) => group::execute(command),
         Command::Sample(command) => sample::execute(command),
         Command::Status(args) => status::execute(args),
+        Command::Plugin(command) => plugin::execute(command),
+        Command::Reload { admin } => {
+            let reports: Vec<weir::pipeline::SwapReport> =
+                admin_client::AdminClient::new(&admin)?.post("/reload", &[])?;
+            plugin::print_reports(&reports);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

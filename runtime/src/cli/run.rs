@@ -24,6 +24,11 @@ pub struct RunArgs {
 
     #[command(flatten)]
     admin: AdminArgs,
+
+    /// Do not watch plugin files and the pipeline file for changes. By default a changed
+    /// plugin file is swapped in and a changed pipeline file is reloaded while running.
+    #[arg(long)]
+    no_watch: bool,
 }
 
 pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -33,6 +38,8 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         pipeline: args.pipeline,
         stop_at_end: args.stop_at_end,
         admin: args.admin.options()?,
+        file: Some(args.file.clone()),
+        watch: !args.no_watch,
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,11 +1,10 @@
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::Context;
 use weir::pipeline::{PartitionState, StatusReport};
 
 use super::AdminArgs;
+use super::admin_client::AdminClient;
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -20,38 +19,7 @@ pub struct StatusArgs {
 /// Asks a running `weir run` for its state. Exits 0 when every partition runs and 2 when
 /// one is paused, so that scripts can alert on it.
 pub fn execute(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let Some(admin) = args.admin.options()? else {
-        anyhow::bail!("`weir status` needs the admin API; pass --admin with its address");
-    };
-    let url = format!("http://{}/status", admin.address);
-
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut request = agent.get(&url);
-    if let Some(token) = &admin.token {
-        request = request.header("Authorization", &format!("Bearer {token}"));
-    }
-    let mut response = request.call().with_context(|| {
-        format!(
-            "cannot reach the admin API at {}; is `weir run` running with --admin {}?",
-            admin.address, admin.address
-        )
-    })?;
-    if !response.status().is_success() {
-        let status = response.status();
-        let body = response.body_mut().read_to_string().unwrap_or_default();
-        anyhow::bail!(
-            "the admin API at {} answered {status}: {body}",
-            admin.address
-        );
-    }
-    let report: StatusReport = response
-        .body_mut()
-        .read_json()
-        .context("the admin API answered with a report this `weir` cannot read")?;
+    let report: StatusReport = AdminClient::new(&args.admin)?.get("/status")?;
 
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -87,6 +55,24 @@ fn print_table(out: &mut impl Write, report: &StatusReport) -> std::io::Result<(
             stats.skipped,
             stats.retries
         )?;
+        for step in &pipeline.steps {
+            writeln!(
+                out,
+                "  step {}: {} ({}, generation {})",
+                step.name,
+                &step.digest[..12.min(step.digest.len())],
+                step.plugin,
+                step.generation
+            )?;
+            if let Some(swap) = &step.last_swap {
+                match &swap.error {
+                    None => writeln!(out, "    last change at {}: taken", swap.at)?,
+                    Some(error) => {
+                        writeln!(out, "    last change at {}: REJECTED: {error}", swap.at)?
+                    }
+                }
+            }
+        }
         if pipeline.partitions.is_empty() {
             writeln!(out, "  no partition assigned")?;
         }
@@ -97,8 +83,8 @@ fn print_table(out: &mut impl Write, report: &StatusReport) -> std::io::Result<(
             match &partition.paused {
                 None => writeln!(
                     out,
-                    "  {}/{}  running  next offset {next}",
-                    partition.topic, partition.partition
+                    "  {}/{}  running  next offset {next}  {}",
+                    partition.topic, partition.partition, partition.versions
                 )?,
                 Some(paused) => writeln!(
                     out,

@@ -150,6 +150,14 @@ pub struct SinkConfig {
     /// Largest output record, counting key, value and headers, such as `1 MiB`.
     #[serde(default = "default_max_record_bytes")]
     pub max_record_bytes: ByteSize,
+    /// Adds the header `weir.plugins` to every output, naming each step's plugin version as
+    /// `step@digest` (12 hex digits of its SHA-256).
+    #[serde(default = "default_version_header")]
+    pub version_header: bool,
+}
+
+fn default_version_header() -> bool {
+    true
 }
 
 fn default_max_outputs_per_event() -> usize {

@@ -11,7 +11,7 @@ use super::context::WeirContext;
 use super::sink::KafkaSink;
 use super::worker::WorkerShared;
 use crate::config::PipelineConfig;
-use crate::pipeline::{StatsSnapshot, StepSpec, WorkerSettings};
+use crate::pipeline::{StatsSnapshot, StepSlot, WorkerSettings};
 
 /// librdkafka's default `max.poll.interval.ms`.
 const DEFAULT_MAX_POLL_INTERVAL: Duration = Duration::from_secs(300);
@@ -72,7 +72,7 @@ fn rejoin_after(
 /// stored offsets are committed, and the producer is flushed.
 pub fn run_kafka_pipeline(
     config: &PipelineConfig,
-    steps: Vec<Arc<StepSpec>>,
+    steps: Vec<Arc<StepSlot>>,
     settings: Arc<WorkerSettings>,
     stop_at_end: bool,
     shutdown: Arc<AtomicBool>,

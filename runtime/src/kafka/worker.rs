@@ -15,7 +15,7 @@ use super::sink::{BatchDeliveries, KafkaCatalog, KafkaSink};
 use super::tools::record_from_message;
 use super::window::{Acknowledged, InFlightWindow};
 use crate::config::StartPosition;
-use crate::pipeline::{BatchProcessor, Chain, StepSpec, WorkerSettings, event_from_record};
+use crate::pipeline::{BatchProcessor, Chain, StepSlot, WorkerSettings, event_from_record};
 use crate::plugin::Event;
 
 /// How long a worker waits for a message before it checks whether it should stop.
@@ -30,7 +30,7 @@ const RETRY_WAIT: Duration = Duration::from_secs(1);
 /// Settings and clients shared by every partition worker of one pipeline.
 pub(crate) struct WorkerShared {
     pub(crate) settings: Arc<WorkerSettings>,
-    pub(crate) steps: Vec<Arc<StepSpec>>,
+    pub(crate) steps: Vec<Arc<StepSlot>>,
     pub(crate) sink: Arc<KafkaSink>,
     /// Whether workers check, when idle, if they have read to the end of their partition.
     pub(crate) stop_at_end: bool,

@@ -47,6 +47,9 @@ pub fn wire_size(output: &Output) -> usize {
             .sum::<usize>()
 }
 
+/// Header that names, on every output, the version of each step that made it.
+pub const VERSION_HEADER: &str = "weir.plugins";
+
 /// What to write and commit for one batch of a partition.
 #[derive(Debug, Default)]
 pub struct ResolvedBatch {
@@ -81,6 +84,7 @@ impl BatchProcessor {
         let status = settings
             .status
             .partition(&settings.pipeline, &topic, partition);
+        status.set_versions(chain.versions());
         Self {
             status,
             settings,
@@ -108,6 +112,9 @@ impl BatchProcessor {
         catalog: &mut C,
         wait: &mut dyn FnMut(Duration),
     ) -> Result<ResolvedBatch, C::Error> {
+        if self.chain.refresh() {
+            self.status.set_versions(self.chain.versions());
+        }
         let outcomes = self.chain.process(events);
 
         let mut batch = ResolvedBatch::default();
@@ -322,6 +329,20 @@ impl BatchProcessor {
     }
 
     fn output_record(&self, event: &Event, output: Output) -> NewRecord {
+        let mut headers: Vec<Header> = output
+            .headers
+            .into_iter()
+            .map(|header| Header {
+                name: header.name,
+                value: header.value,
+            })
+            .collect();
+        if self.settings.version_header {
+            headers.push(Header {
+                name: VERSION_HEADER.to_string(),
+                value: Some(self.chain.versions().as_bytes().to_vec()),
+            });
+        }
         NewRecord {
             topic: output
                 .topic
@@ -330,14 +351,7 @@ impl BatchProcessor {
             timestamp_ms: event.timestamp_ms,
             key: output.key,
             value: output.value,
-            headers: output
-                .headers
-                .into_iter()
-                .map(|header| Header {
-                    name: header.name,
-                    value: header.value,
-                })
-                .collect(),
+            headers,
         }
     }
 

@@ -1,12 +1,14 @@
 use std::sync::Arc;
 
+use super::slot::StepSlot;
 use crate::config::FailurePolicy;
 use crate::plugin::{
     CallError, CallErrorKind, ConfigEntry, Event, Failure, LoadedPlugin, LogContext, Output,
     PluginError, PluginInstance, Sandbox,
 };
 
-/// A step of a pipeline, shared by the chains of all its partition workers.
+/// One version of a step of a pipeline, shared by the chains of all its partition workers.
+#[derive(Clone)]
 pub struct StepSpec {
     pub pipeline: Arc<str>,
     pub name: Arc<str>,
@@ -74,37 +76,128 @@ pub type EventOutcome = Result<Vec<Output>, StepFailure>;
 /// The plugin chain of one partition worker: one instance per step, reused across batches.
 pub struct Chain {
     steps: Vec<StepRunner>,
+    partition: Option<u32>,
+    versions: String,
 }
 
 struct StepRunner {
     index: usize,
+    slot: Arc<StepSlot>,
+    /// The version this worker runs, and its generation in the slot.
     spec: Arc<StepSpec>,
+    generation: u64,
+    /// A newer generation whose instance could not be made here, so that it is not tried
+    /// again on every batch.
+    failed_generation: Option<u64>,
     instance: Option<PluginInstance>,
     log: LogContext,
 }
 
+fn log_context(spec: &StepSpec, partition: Option<u32>) -> LogContext {
+    LogContext {
+        pipeline: Arc::clone(&spec.pipeline),
+        step: Arc::clone(&spec.name),
+        plugin: spec.plugin.short_digest().into(),
+        partition,
+        offset: None,
+    }
+}
+
 impl Chain {
-    /// Instantiates and initialises every step for the worker of `partition`.
-    pub fn new(steps: &[Arc<StepSpec>], partition: Option<u32>) -> Result<Self, PluginError> {
-        let mut runners = Vec::with_capacity(steps.len());
-        for (index, spec) in steps.iter().enumerate() {
-            let log = LogContext {
-                pipeline: Arc::clone(&spec.pipeline),
-                step: Arc::clone(&spec.name),
-                plugin: spec.plugin.short_digest().into(),
-                partition,
-                offset: None,
-            };
+    /// Instantiates and initialises the current version of every step for the worker of
+    /// `partition`.
+    pub fn new(slots: &[Arc<StepSlot>], partition: Option<u32>) -> Result<Self, PluginError> {
+        let mut runners = Vec::with_capacity(slots.len());
+        for (index, slot) in slots.iter().enumerate() {
+            let (generation, spec) = slot.current();
+            let log = log_context(&spec, partition);
             let instance =
                 PluginInstance::new(&spec.plugin, &spec.config, &spec.sandbox, log.clone())?;
             runners.push(StepRunner {
                 index,
-                spec: Arc::clone(spec),
+                slot: Arc::clone(slot),
+                spec,
+                generation,
+                failed_generation: None,
                 instance: Some(instance),
                 log,
             });
         }
-        Ok(Self { steps: runners })
+        let mut chain = Self {
+            steps: runners,
+            partition,
+            versions: String::new(),
+        };
+        chain.versions = chain.describe_versions();
+        Ok(chain)
+    }
+
+    /// Switches every step whose slot has a newer version to it. Called between batches only,
+    /// so each batch runs wholly on one version of each step. Returns whether any step
+    /// switched.
+    ///
+    /// A version whose instance cannot be made for this partition is logged and skipped: the
+    /// partition keeps the version it runs until a newer one is published.
+    pub fn refresh(&mut self) -> bool {
+        let mut switched = false;
+        for runner in &mut self.steps {
+            let generation = runner.slot.generation();
+            if generation == runner.generation || runner.failed_generation == Some(generation) {
+                continue;
+            }
+
+            let (generation, spec) = runner.slot.current();
+            let log = log_context(&spec, self.partition);
+            match PluginInstance::new(&spec.plugin, &spec.config, &spec.sandbox, log.clone()) {
+                Ok(instance) => {
+                    tracing::info!(
+                        pipeline = %spec.pipeline,
+                        step = %spec.name,
+                        partition = ?self.partition,
+                        from = runner.spec.plugin.short_digest(),
+                        to = spec.plugin.short_digest(),
+                        generation,
+                        "partition switched to a new step version"
+                    );
+                    runner.spec = spec;
+                    runner.generation = generation;
+                    runner.failed_generation = None;
+                    runner.instance = Some(instance);
+                    runner.log = log;
+                    switched = true;
+                }
+                Err(error) => {
+                    tracing::error!(
+                        pipeline = %spec.pipeline,
+                        step = %spec.name,
+                        partition = ?self.partition,
+                        plugin = spec.plugin.short_digest(),
+                        generation,
+                        %error,
+                        "cannot start the new step version for this partition; it keeps the version it runs"
+                    );
+                    runner.failed_generation = Some(generation);
+                }
+            }
+        }
+        if switched {
+            self.versions = self.describe_versions();
+        }
+        switched
+    }
+
+    /// Returns the step versions this chain runs, as `step@digest,...` with 12-digit digests:
+    /// the value of the `weir.plugins` header on every output.
+    pub fn versions(&self) -> &str {
+        &self.versions
+    }
+
+    fn describe_versions(&self) -> String {
+        self.steps
+            .iter()
+            .map(|runner| format!("{}@{}", runner.spec.name, runner.spec.plugin.short_digest()))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Returns the number of steps.
@@ -117,7 +210,7 @@ impl Chain {
         self.steps.is_empty()
     }
 
-    /// Returns the specification of the step at `index` in the chain.
+    /// Returns the version of the step at `index` that this chain runs.
     pub fn step_spec(&self, index: usize) -> &Arc<StepSpec> {
         &self.steps[index].spec
     }

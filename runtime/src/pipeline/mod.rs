@@ -2,20 +2,29 @@
 
 mod batch;
 mod chain;
+mod control;
 mod failure;
 mod runner;
+mod slot;
 mod stats;
 mod status;
+mod steps;
+mod watch;
 mod worker;
 
-pub use batch::{BatchProcessor, ResolvedBatch, SinkTopic, TopicCatalog, wire_size};
+pub use batch::{
+    BatchProcessor, ResolvedBatch, SinkTopic, TopicCatalog, VERSION_HEADER, wire_size,
+};
 pub use chain::{Chain, EventOutcome, StepFailure, StepFailureKind, StepSpec};
+pub use control::{ControlError, PipelineControl, PluginSource, SwapReport};
 pub use failure::dead_letter_header;
-pub use runner::{RunOptions, prepare_pipeline, prepare_steps, run_pipelines, worker_settings};
+pub use runner::{RunOptions, prepare_pipeline, run_pipelines, worker_settings};
+pub use slot::{StepSlot, SwapRecord};
 pub use stats::{PipelineStats, StatsSnapshot};
 pub use status::{
     PartitionHandle, PartitionState, PartitionStatus, PauseInfo, PipelineReport, StatusBoard,
-    StatusReport,
+    StatusReport, StepReport,
 };
+pub use steps::{prepare_step, prepare_steps};
 pub(crate) use worker::event_from_record;
 pub use worker::{BatchProgress, PartitionWorker, WorkerSettings};

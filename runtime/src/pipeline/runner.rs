@@ -7,16 +7,17 @@ use anyhow::{Context, bail};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use super::chain::{Chain, StepSpec};
+use super::chain::Chain;
+use super::control::PipelineControl;
+use super::slot::StepSlot;
 use super::stats::{PipelineStats, StatsSnapshot};
 use super::status::StatusBoard;
+use super::steps::prepare_steps;
 use super::worker::{BatchProgress, PartitionWorker, WorkerSettings};
 use crate::admin::AdminOptions;
-use crate::config::{
-    Limits, PipelineConfig, PipelineFile, ResolvedDirGrant, SourceKind, StartPosition, StepConfig,
-};
+use crate::config::{PipelineConfig, PipelineFile, SourceKind, StartPosition};
 use crate::local::LocalStore;
-use crate::plugin::{ConfigEntry, PluginEngine, Sandbox};
+use crate::plugin::PluginEngine;
 
 /// Options of [`run_pipelines`].
 #[derive(Debug, Clone, Default)]
@@ -27,105 +28,24 @@ pub struct RunOptions {
     pub stop_at_end: bool,
     /// Serve the admin API with these settings; `None` serves none.
     pub admin: Option<AdminOptions>,
+    /// The pipeline file, which a reload reads again.
+    pub file: Option<PathBuf>,
+    /// Swap a step's plugin when its file changes, and reload the pipeline file when it
+    /// changes.
+    pub watch: bool,
 }
 
 /// A pipeline whose plugins are loaded and initialised and whose topics exist.
 pub struct PreparedPipeline {
     pub name: Arc<str>,
     pub settings: Arc<WorkerSettings>,
-    pub steps: Vec<Arc<StepSpec>>,
+    pub steps: Vec<Arc<StepSlot>>,
     pub source_dir: PathBuf,
     /// `None` when the sink uses the source's folder.
     pub sink_dir: Option<PathBuf>,
     pub partitions: Vec<(String, u32)>,
     pub start: StartPosition,
     pub poll_interval: Duration,
-}
-
-/// Loads every plugin of `config` and initialises one instance of each, so that a bad plugin
-/// or config fails before anything is consumed. Blocks.
-pub fn prepare_steps(
-    engine: &PluginEngine,
-    config: &PipelineConfig,
-) -> anyhow::Result<Vec<Arc<StepSpec>>> {
-    let name: Arc<str> = config.name.value.as_str().into();
-
-    let mut steps = Vec::with_capacity(config.steps.len());
-    for step in &config.steps {
-        let plugin = engine.load(&step.plugin.value)?;
-        let entries = step
-            .config
-            .iter()
-            .map(|(key, value)| ConfigEntry {
-                key: key.clone(),
-                value: match value {
-                    serde_json::Value::String(text) => text.clone(),
-                    other => other.to_string(),
-                },
-            })
-            .collect();
-        tracing::info!(
-            pipeline = %name,
-            step = %step.name.value,
-            plugin = %step.plugin.value.display(),
-            digest = plugin.short_digest(),
-            "loaded plugin"
-        );
-        steps.push(Arc::new(StepSpec {
-            pipeline: Arc::clone(&name),
-            name: step.name.value.as_str().into(),
-            plugin,
-            config: entries,
-            sandbox: sandbox(step, &config.limits)?,
-            failure: step.failure_policy(&config.failure),
-        }));
-    }
-    // Fails now, with the plugin's own message, rather than in every partition worker later.
-    Chain::new(&steps, None)?;
-    Ok(steps)
-}
-
-/// Builds the sandbox of a step from its limits and grants, reading the values of the
-/// granted environment variables now.
-fn sandbox(step: &StepConfig, pipeline_limits: &Limits) -> anyhow::Result<Sandbox> {
-    let mut env = Vec::with_capacity(step.grants.env.len());
-    for name in &step.grants.env {
-        let Ok(value) = std::env::var(name) else {
-            bail!(
-                "step `{}` grants environment variable `{name}`, which is not set (or not \
-                 UTF-8) in Weir's environment; set it, or remove it from grants.env",
-                step.name.value
-            );
-        };
-        env.push((name.clone(), value));
-    }
-
-    let dirs: Vec<ResolvedDirGrant> = step
-        .grants
-        .dirs
-        .iter()
-        .map(|grant| grant.resolve(Path::new("")))
-        .collect();
-    for grant in &dirs {
-        let ResolvedDirGrant {
-            host,
-            guest,
-            writable,
-        } = grant;
-        tracing::info!(
-            step = %step.name.value,
-            host = %host.display(),
-            guest,
-            writable,
-            "granting folder to plugin"
-        );
-    }
-
-    Ok(Sandbox {
-        limits: step.sandbox_limits(pipeline_limits),
-        dirs,
-        env,
-    })
 }
 
 /// Builds the settings that every partition worker of `config` shares, and adds the pipeline
@@ -143,6 +63,7 @@ pub fn worker_settings(config: &PipelineConfig, status: &Arc<StatusBoard>) -> Ar
         batch_size: config.source.batch_size.value,
         sink_topic: config.sink.topic.value.clone(),
         max_outputs_per_event: config.sink.max_outputs_per_event,
+        version_header: config.sink.version_header,
         max_record_bytes: usize::try_from(config.sink.max_record_bytes.as_u64())
             .unwrap_or(usize::MAX),
         stats,
@@ -189,7 +110,7 @@ pub fn prepare_pipeline(
     let mut required = vec![config.sink.topic.value.clone()];
     required.extend(config.failure.dead_letter_topic.clone());
     for step in &steps {
-        required.extend(step.failure.dead_letter_topic.clone());
+        required.extend(step.current().1.failure.dead_letter_topic.clone());
     }
     for topic in required {
         if sink_store.topic(&topic)?.is_none() {
@@ -255,6 +176,7 @@ pub async fn run_pipelines(
     }
 
     let status = Arc::new(StatusBoard::default());
+    let mut control = PipelineControl::new(engine.clone(), options.file.clone());
     let mut prepared = Vec::new();
     let mut kafka_pipelines = Vec::new();
     for config in selected {
@@ -264,19 +186,37 @@ pub async fn run_pipelines(
         if config.source.kind.value == SourceKind::Kafka {
             let steps = tokio::task::block_in_place(|| prepare_steps(&engine, config))
                 .with_context(|| format!("cannot start pipeline `{config_name}`"))?;
-            kafka_pipelines.push((config, steps, worker_settings(config, &status)));
+            let settings = worker_settings(config, &status);
+            status.set_steps(&config_name, steps.clone());
+            control.add_pipeline(config, steps.clone());
+            kafka_pipelines.push((config, steps, settings));
             continue;
         }
         let pipeline = tokio::task::block_in_place(|| prepare_pipeline(&engine, config, &status))
             .with_context(|| format!("cannot start pipeline `{config_name}`"))?;
+        status.set_steps(&config_name, pipeline.steps.clone());
+        control.add_pipeline(config, pipeline.steps.clone());
         prepared.push(pipeline);
     }
+    let control = Arc::new(control);
 
     let (shutdown_sender, shutdown) = watch::channel(false);
     tokio::spawn(forward_shutdown_signals(shutdown_sender));
     if let Some(admin) = options.admin.clone() {
-        crate::admin::serve(admin, Arc::clone(&status), shutdown.clone()).await?;
+        crate::admin::serve(
+            admin,
+            Arc::clone(&status),
+            Arc::clone(&control),
+            shutdown.clone(),
+        )
+        .await?;
     }
+    // Dropping the watcher stops it, so it lives until the pipelines stop.
+    let _watcher = if options.watch {
+        Some(super::watch::watch_files(Arc::clone(&control))?)
+    } else {
+        None
+    };
 
     // Kafka pipelines run on threads of their own, because librdkafka's rebalance callbacks
     // block while partitions drain.

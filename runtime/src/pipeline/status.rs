@@ -4,6 +4,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use super::slot::{StepSlot, SwapRecord};
 use super::stats::{PipelineStats, StatsSnapshot};
 
 /// What every pipeline and partition of a running process is doing, for `weir status` and the
@@ -16,6 +17,7 @@ pub struct StatusBoard {
 struct PipelineEntry {
     source: &'static str,
     stats: Arc<PipelineStats>,
+    steps: Vec<Arc<StepSlot>>,
     partitions: BTreeMap<(String, u32), PartitionStatus>,
 }
 
@@ -32,8 +34,23 @@ pub struct PipelineReport {
     /// `local` or `kafka`.
     pub source: String,
     pub stats: StatsSnapshot,
+    pub steps: Vec<StepReport>,
     /// Partitions this process works on now; on Kafka, the ones assigned to it.
     pub partitions: Vec<PartitionStatus>,
+}
+
+/// The published version of one step, and the outcome of the last change requested for it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepReport {
+    pub name: String,
+    /// Where the running version was loaded from: a file, or the name of an upload.
+    pub plugin: String,
+    pub digest: String,
+    /// Grows by one with each published version.
+    pub generation: u64,
+    /// Digests a rollback would go back to, newest first.
+    pub previous: Vec<String>,
+    pub last_swap: Option<SwapRecord>,
 }
 
 /// The state of one partition.
@@ -46,6 +63,8 @@ pub struct PartitionStatus {
     /// Offset of the next event to process: everything before it is committed, or on Kafka
     /// stored for the next commit.
     pub next_offset: Option<i64>,
+    /// The step versions this partition runs, as in the `weir.plugins` header.
+    pub versions: String,
     pub paused: Option<PauseInfo>,
 }
 
@@ -87,9 +106,17 @@ impl StatusBoard {
             PipelineEntry {
                 source,
                 stats,
+                steps: Vec::new(),
                 partitions: BTreeMap::new(),
             },
         );
+    }
+
+    /// Sets the steps of `pipeline`, whose versions the report shows.
+    pub fn set_steps(&self, pipeline: &str, steps: Vec<Arc<StepSlot>>) {
+        if let Some(entry) = self.lock().get_mut(pipeline) {
+            entry.steps = steps;
+        }
     }
 
     /// Adds a partition of `pipeline` and returns the handle its worker updates it through.
@@ -105,6 +132,7 @@ impl StatusBoard {
             partition,
             state: PartitionState::Running,
             next_offset: None,
+            versions: String::new(),
             paused: None,
         };
         if let Some(entry) = self.lock().get_mut(pipeline) {
@@ -130,10 +158,23 @@ impl StatusBoard {
                 name: name.clone(),
                 source: entry.source.to_string(),
                 stats: entry.stats.snapshot(),
+                steps: entry.steps.iter().map(|slot| step_report(slot)).collect(),
                 partitions: entry.partitions.values().cloned().collect(),
             })
             .collect();
         StatusReport { pipelines }
+    }
+}
+
+fn step_report(slot: &StepSlot) -> StepReport {
+    let (generation, spec) = slot.current();
+    StepReport {
+        name: spec.name.to_string(),
+        plugin: spec.plugin.path().display().to_string(),
+        digest: spec.plugin.digest().to_string(),
+        generation,
+        previous: slot.history(),
+        last_swap: slot.last_swap(),
     }
 }
 
@@ -173,6 +214,11 @@ impl PartitionHandle {
     /// Records the offset of the next event to process.
     pub fn set_next_offset(&self, offset: i64) {
         self.update(|status| status.next_offset = Some(offset));
+    }
+
+    /// Records the step versions the partition runs.
+    pub fn set_versions(&self, versions: &str) {
+        self.update(|status| status.versions = versions.to_string());
     }
 
     /// Records that the partition is paused at the event at `offset`.

@@ -17,6 +17,8 @@ pub struct WorkerSettings {
     pub sink_topic: String,
     pub max_outputs_per_event: usize,
     pub max_record_bytes: usize,
+    /// Adds the [`super::VERSION_HEADER`] header to every output.
+    pub version_header: bool,
     pub stats: Arc<PipelineStats>,
     /// Where the partition workers report their state.
     pub status: Arc<StatusBoard>,

@@ -95,6 +95,11 @@ impl PluginEngine {
         self.inner.meters_fuel
     }
 
+    /// Loads a component from `bytes`, such as an upload, naming it `path` in messages.
+    pub fn load_bytes(&self, path: &Path, bytes: &[u8]) -> Result<Arc<LoadedPlugin>, PluginError> {
+        LoadedPlugin::load(self, path, bytes).map(Arc::new)
+    }
+
     pub(crate) fn engine(&self) -> &Engine {
         &self.inner.engine
     }

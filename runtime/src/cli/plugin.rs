@@ -1,0 +1,108 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use weir::pipeline::SwapReport;
+
+use super::AdminArgs;
+use super::admin_client::AdminClient;
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Replace a step's plugin in a running `weir run`. The new version is checked and
+    /// initialised first; if that fails, the old one keeps running.
+    Swap {
+        pipeline: String,
+        step: String,
+        /// The new component (`.wasm`), sent to the running process.
+        file: PathBuf,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Go back to a step's previous plugin version in a running `weir run`.
+    Rollback {
+        pipeline: String,
+        step: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+pub fn execute(command: PluginCommand) -> anyhow::Result<ExitCode> {
+    let reports: Vec<SwapReport> = match command {
+        PluginCommand::Swap {
+            pipeline,
+            step,
+            file,
+            admin,
+        } => {
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("cannot read plugin file {}", file.display()))?;
+            let name = file
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let path = format!(
+                "/pipelines/{}/steps/{}/plugin?name={}",
+                encode(&pipeline),
+                encode(&step),
+                encode(&name)
+            );
+            AdminClient::new(&admin)?.post(&path, &bytes)?
+        }
+        PluginCommand::Rollback {
+            pipeline,
+            step,
+            admin,
+        } => {
+            let path = format!(
+                "/pipelines/{}/steps/{}/rollback",
+                encode(&pipeline),
+                encode(&step)
+            );
+            AdminClient::new(&admin)?.post(&path, &[])?
+        }
+    };
+    print_reports(&reports);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints one line per step that changed.
+pub fn print_reports(reports: &[SwapReport]) {
+    if reports.is_empty() {
+        println!("no step changed");
+    }
+    for report in reports {
+        if report.from == report.to {
+            println!(
+                "{}/{}: already runs {}",
+                report.pipeline,
+                report.step,
+                &report.to[..12]
+            );
+        } else {
+            println!(
+                "{}/{}: {} -> {} (generation {}); partitions switch at their next batch",
+                report.pipeline,
+                report.step,
+                &report.from[..12],
+                &report.to[..12],
+                report.generation
+            );
+        }
+    }
+}
+
+/// Percent-encodes a path segment or query value.
+fn encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}

@@ -1,0 +1,99 @@
+//! Watches plugin files and the pipeline file, so that copying a new plugin version over the
+//! old one swaps it, and saving the pipeline file reloads it.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+
+use super::control::{PipelineControl, PluginSource};
+
+/// How long a file must stay unchanged before it is read, so that a file still being written
+/// is not loaded half-done.
+const SETTLE_TIME: Duration = Duration::from_millis(500);
+
+/// A running watch; dropping it stops watching.
+pub struct FileWatch {
+    _debouncer: Debouncer<RecommendedWatcher>,
+}
+
+/// Starts watching every plugin file of `control`, and its pipeline file.
+///
+/// NOTE: the folders are chosen at start. A reload that points a step at a plugin in another
+/// folder works, but later changes to that file go unnoticed until a restart.
+///
+/// Folders are watched rather than files, because deploy tools often replace a file by
+/// renaming a new one over it, which ends a watch on the file itself.
+pub fn watch_files(control: Arc<PipelineControl>) -> anyhow::Result<FileWatch> {
+    let handler_control = Arc::clone(&control);
+    let mut debouncer = new_debouncer(SETTLE_TIME, move |result: DebounceEventResult| {
+        handle_events(&handler_control, result)
+    })?;
+
+    let mut watched = BTreeSet::new();
+    let mut files = control.plugin_files();
+    files.extend(control.file().map(Path::to_path_buf));
+    for file in files {
+        let folder = folder_of(&file);
+        if watched.insert(folder.clone()) {
+            debouncer
+                .watcher()
+                .watch(&folder, RecursiveMode::NonRecursive)
+                .map_err(|error| {
+                    anyhow::anyhow!(
+                        "cannot watch {} for new plugin versions: {error}",
+                        folder.display()
+                    )
+                })?;
+            tracing::info!(folder = %folder.display(), "watching for changed plugin and pipeline files");
+        }
+    }
+
+    Ok(FileWatch {
+        _debouncer: debouncer,
+    })
+}
+
+fn folder_of(file: &Path) -> PathBuf {
+    let absolute = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    match absolute.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Swaps the steps whose plugin file changed and reloads a changed pipeline file. Runs on the
+/// watcher's thread, so loading blocks only further file events.
+fn handle_events(control: &PipelineControl, result: DebounceEventResult) {
+    let events = match result {
+        Ok(events) => events,
+        Err(error) => {
+            tracing::error!(%error, "file watch failed; changed files may go unnoticed");
+            return;
+        }
+    };
+
+    let changed: BTreeSet<PathBuf> = events.into_iter().map(|event| event.path).collect();
+    for path in changed {
+        if !path.is_file() {
+            continue;
+        }
+        let is_pipeline_file = control
+            .file()
+            .is_some_and(|file| std::fs::canonicalize(file).ok().as_deref() == Some(&path));
+        if is_pipeline_file {
+            tracing::info!(file = %path.display(), "pipeline file changed; reloading it");
+            // A failed reload is logged and recorded on the step by the control itself.
+            let _ = control.reload();
+            continue;
+        }
+
+        for (pipeline, step) in control.steps_using(&path) {
+            tracing::info!(%pipeline, %step, file = %path.display(), "plugin file changed; swapping it in");
+            let _ = control.swap(&pipeline, &step, PluginSource::File(path.clone()));
+        }
+    }
+}
