@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod fixtures;
 pub mod kafka;
 pub mod local;
 pub mod pipeline;

@@ -7,6 +7,7 @@ mod plugin;
 mod run;
 mod sample;
 mod status;
+mod test;
 mod topic;
 mod validate;
 
@@ -59,6 +60,8 @@ enum Command {
     /// Swap or roll back a step's plugin in a running `weir run`.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Run a plugin over fixture events and compare its results with the expected ones.
+    Test(test::TestArgs),
     /// Make a running `weir run` read its pipeline file again and apply step changes.
     Reload {
         #[command(flatten)]
@@ -107,19 +110,27 @@ struct CacheArgs {
 }
 
 impl CacheArgs {
-    /// Creates the plugin engine, metering fuel when a step of `file` sets a fuel limit.
-    fn engine(
-        &self,
-        file: &weir::config::PipelineFile,
-    ) -> anyhow::Result<weir::plugin::PluginEngine> {
-        let dir = if self.no_cache {
+    /// Creates the plugin engine without fuel metering, for commands that set no fuel.
+    fn engine_without_fuel(&self) -> anyhow::Result<weir::plugin::PluginEngine> {
+        weir::plugin::PluginEngine::new(self.cache_dir(), false)
+    }
+
+    fn cache_dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
             None
         } else {
             self.cache_dir
                 .clone()
                 .or_else(weir::plugin::PluginEngine::default_cache_dir)
-        };
-        weir::plugin::PluginEngine::new(dir, file.meters_fuel())
+        }
+    }
+
+    /// Creates the plugin engine, metering fuel when a step of `file` sets a fuel limit.
+    fn engine(
+        &self,
+        file: &weir::config::PipelineFile,
+    ) -> anyhow::Result<weir::plugin::PluginEngine> {
+        weir::plugin::PluginEngine::new(self.cache_dir(), file.meters_fuel())
     }
 }
 
@@ -153,6 +164,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sample(command) => sample::execute(command),
         Command::Status(args) => status::execute(args),
         Command::Plugin(command) => plugin::execute(command),
+        Command::Test(args) => test::execute(args),
         Command::Reload { admin } => {
             let reports: Vec<weir::pipeline::SwapReport> =
                 admin_client::AdminClient::new(&admin)?.post("/reload", &[])?;

@@ -20,6 +20,15 @@ pub enum PluginCommand {
         #[command(flatten)]
         admin: AdminArgs,
     },
+    /// Make a plugin component of a core WebAssembly module built for WASI preview 1, such
+    /// as the output of clang with wasi-libc or of Go's wasip1 target.
+    Componentize {
+        /// The core module (`.wasm`).
+        module: PathBuf,
+        /// Where to write the component.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Go back to a step's previous plugin version in a running `weir run`.
     Rollback {
         pipeline: String,
@@ -31,6 +40,20 @@ pub enum PluginCommand {
 
 pub fn execute(command: PluginCommand) -> anyhow::Result<ExitCode> {
     let reports: Vec<SwapReport> = match command {
+        PluginCommand::Componentize { module, output } => {
+            let bytes = std::fs::read(&module)
+                .with_context(|| format!("cannot read module {}", module.display()))?;
+            let component = weir::plugin::componentize(&bytes)
+                .with_context(|| format!("cannot componentize {}", module.display()))?;
+            std::fs::write(&output, &component)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!(
+                "wrote plugin component {} ({} bytes)",
+                output.display(),
+                component.len()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
         PluginCommand::Swap {
             pipeline,
             step,

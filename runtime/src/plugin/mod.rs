@@ -7,6 +7,7 @@
 
 mod bindings;
 mod cache;
+mod componentize;
 mod contract;
 mod engine;
 mod error;
@@ -16,6 +17,7 @@ mod instance;
 mod loaded;
 
 pub use bindings::{ConfigEntry, Event, Failure, Header, Output};
+pub use componentize::{ComponentizeError, componentize};
 pub use contract::{CONTRACT_VERSION, HANDLER_INTERFACE};
 pub use engine::PluginEngine;
 pub use error::{CallError, CallErrorKind, PluginError};
