@@ -3,6 +3,7 @@
 
 mod admin_client;
 mod group;
+mod new_plugin;
 mod plugin;
 mod run;
 mod sample;

@@ -20,6 +20,21 @@ pub enum PluginCommand {
         #[command(flatten)]
         admin: AdminArgs,
     },
+    /// Create a plugin project from the template of a language.
+    New {
+        /// The language of the plugin.
+        #[arg(long)]
+        lang: super::new_plugin::Language,
+        /// Name of the plugin: lowercase letters, digits and hyphens.
+        name: String,
+        /// Folder to create [default: ./NAME].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The guest-sdk folder of a Weir checkout [default: the one this binary was built
+        /// from].
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Make a plugin component of a core WebAssembly module built for WASI preview 1, such
     /// as the output of clang with wasi-libc or of Go's wasip1 target.
     Componentize {
@@ -40,6 +55,12 @@ pub enum PluginCommand {
 
 pub fn execute(command: PluginCommand) -> anyhow::Result<ExitCode> {
     let reports: Vec<SwapReport> = match command {
+        PluginCommand::New {
+            lang,
+            name,
+            dir,
+            sdk,
+        } => return super::new_plugin::execute(lang, &name, dir, sdk),
         PluginCommand::Componentize { module, output } => {
             let bytes = std::fs::read(&module)
                 .with_context(|| format!("cannot read module {}", module.display()))?;
