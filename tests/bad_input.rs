@@ -220,3 +220,44 @@ fn malformed_json_line_writes_nothing() {
         "no record of the file was appended"
     );
 }
+
+#[test]
+fn second_run_on_an_embedded_group_is_rejected() {
+    let scratch = Scratch::new();
+    let pipeline = scratch.quickstart_pipeline(1, 256);
+    let log_path = scratch.path().join("first.log");
+    let mut first = scratch
+        .command()
+        .args(["run", pipeline.to_str().unwrap()])
+        .env("WEIR_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !std::fs::read_to_string(&log_path)
+        .unwrap()
+        .contains("partition worker started")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never started"
+        );
+        assert!(first.try_wait().unwrap().is_none(), "the first run exited");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    let output = scratch.run(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the second run started");
+    assert!(
+        stderr.contains("already consumed by another `weir run`"),
+        "{stderr}"
+    );
+
+    std::process::Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(first.wait().unwrap().success());
+}

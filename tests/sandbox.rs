@@ -449,7 +449,8 @@ fn guest_stdout_and_stderr_reach_the_log() {
     for line in lines {
         assert!(line.contains("step=\"scripted\""), "{line}");
         assert!(line.contains("pipeline=\"sandbox\""), "{line}");
-        assert!(line.contains("partition=Some(0)"), "{line}");
+        assert!(line.contains("partition=0"), "{line}");
+        assert!(line.contains("batch_first_offset=0"), "{line}");
     }
     assert_eq!(case.values("out").len(), 5);
 }

@@ -146,7 +146,9 @@ function toBytes(value, field) {
   if (value === undefined || value === null) {
     return undefined;
   }
-  if (value instanceof Uint8Array) {
+  // The bindings create the Uint8Arrays of events in another realm, where `instanceof
+  // Uint8Array` is false, so test for any typed array or DataView instead.
+  if (ArrayBuffer.isView(value)) {
     return value;
   }
   if (typeof value === "string") {
@@ -217,19 +219,20 @@ export function exportPlugin(pluginClass) {
   let instance;
 
   return {
+    // Returns the WIT result as an object: the ComponentizeJS 0.23 bindings turn a thrown
+    // Error into a trap, not into the `err` case, unless it has a `payload` property.
     init(entries) {
       let created;
       try {
         created = pluginClass.init(new Config(entries));
       } catch (error) {
-        // ComponentizeJS turns a thrown value into the `err` case of `result<_, string>`,
-        // so throw the message alone rather than the Error object.
-        throw error instanceof Error ? error.message : String(error);
+        return { tag: "err", val: error instanceof Error ? error.message : String(error) };
       }
       if (created === null || typeof created !== "object" || typeof created.process !== "function") {
-        throw "init must return an object with a `process(event)` method";
+        return { tag: "err", val: "init must return an object with a `process(event)` method" };
       }
       instance = created;
+      return { tag: "ok", val: undefined };
     },
 
     process(events) {

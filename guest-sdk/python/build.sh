@@ -30,10 +30,18 @@ if [[ ! -f "$src_dir/app.py" ]]; then
     exit 1
 fi
 
+# componentize-py runs app.py at build time and writes bytecode next to every module it
+# imports, so it builds from copies to keep __pycache__ folders out of the sources.
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/app" "$stage/sdk"
+tar -C "$src_dir" --exclude=__pycache__ --exclude=.venv --exclude=.git --exclude='*.wasm' \
+    -cf - . | tar -C "$stage/app" -xf -
+cp -R "$sdk_dir/weir_plugin" "$stage/sdk/"
+
 mkdir -p "$(dirname "$out")"
-# componentize-py adds the site-packages of an active virtual environment to the path,
-# so a plugin's pure-Python dependencies can come from there. Only what app.py imports
-# ends up in the component.
+# componentize-py also adds the site-packages of an active virtual environment to the
+# path, so a plugin's pure-Python dependencies can come from there.
 "$tool" -d "$wit_dir" -w plugin componentize app \
-    -p "$src_dir" -p "$sdk_dir" -o "$out"
+    -p "$stage/app" -p "$stage/sdk" -o "$out"
 echo "built $out ($(du -h "$out" | cut -f1))"

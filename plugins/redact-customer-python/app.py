@@ -73,8 +73,6 @@ def process(event: Event) -> list[Output]:
     return [weir_plugin.output_from(event, value=strict_json.dumps(document))]
 
 
-Handler = weir_plugin.export(init, process)
-
 
 def redact(fields: dict) -> bool:
     """Mask the customer email and the card fields. Return whether any field changed."""
@@ -186,3 +184,6 @@ def to_minor_units(decimal: object, exponent: int, field: str) -> int:
         raise ValueError(f"{field} is out of range for minor units")
     magnitude = int(digits)
     return -magnitude if negative else magnitude
+
+
+Handler = weir_plugin.export(init, process)

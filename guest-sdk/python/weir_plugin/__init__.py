@@ -24,8 +24,6 @@ order, and returns the event's outputs: an empty list filters the event out, sev
 outputs fan it out. Raise `Retry` for a transient fault and `Reject` for a poison event.
 """
 
-import sys
-import traceback
 from typing import Callable, Iterable, List, Optional, Union
 
 from componentize_py_types import Err, Ok
@@ -115,9 +113,10 @@ def export(init: InitFunction, process: ProcessFunction) -> type:
       exception is reported with its type name.
     - `process` receives one event and returns its outputs. Before a successful `init`,
       every event fails with `Reject("plugin not initialised")`. Any exception other than
-      `Retry` and `Reject` is logged at error level with its traceback and traps the
-      instance, as a panic does in a Rust plugin, so Weir retries the event on a fresh
-      instance and then dead-letters it with the error kind `trap`.
+      `Retry` and `Reject` traps the instance, as a panic does in a Rust plugin:
+      componentize-py writes the traceback to standard error, which Weir logs at warn
+      level, and Weir handles the event as a failure of kind `trap`, retried on a fresh
+      instance under the pipeline's failure policy.
     """
 
     class Handler:
@@ -145,15 +144,11 @@ def _process_one(process: ProcessFunction, event: Event):
     try:
         outputs = process(event)
         if outputs is None:
-            raise TypeError("process returned None; return a list of outputs, or [] to filter the event out")
+            raise TypeError(
+                "process returned None; return a list of outputs, or [] to filter the event out"
+            )
         return Ok(list(outputs))
     except Retry as failure:
         return Err(_handler.Failure_Retry(str(failure)))
     except Reject as failure:
         return Err(_handler.Failure_Reject(str(failure)))
-    except BaseException:
-        log.error(
-            f"process failed on {event.topic}/{event.partition}@{event.offset}:\n"
-            + traceback.format_exc()
-        )
-        raise

@@ -53,7 +53,8 @@ pub enum TopicCommand {
     /// Append records given as JSON lines, all of them or, on any invalid line, none.
     ///
     /// Each line is an object with optional fields `key`, `value`, `headers` (an object of
-    /// names to strings or null), `partition` and `timestamp_ms`. The fields `key_base64` and
+    /// names to strings, null, or `{"base64": "..."}` for binary values), `partition` and
+    /// `timestamp_ms`. The fields `key_base64` and
     /// `value_base64` carry binary data. A string value is stored as its UTF-8 bytes, any
     /// other JSON value as its compact JSON text, and a null or missing value is a tombstone.
     Produce {
@@ -129,7 +130,10 @@ fn create(
         // NOTE: the replication factor is 1, which suits the single-broker test clusters
         // this command is meant for; create production topics with Kafka's own tools.
         weir::kafka::tools::create_topic(brokers, name, partitions, 1, configs)?;
-        eprintln!("created topic `{name}` with {partitions} partitions on {brokers}");
+        eprintln!(
+            "created topic `{name}` with {} on {brokers}",
+            count(partitions as usize, "partition")
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if let Some((key, _)) = configs.first() {
@@ -142,7 +146,8 @@ fn create(
     match store.create_topic(name, partitions) {
         Ok(()) => {
             eprintln!(
-                "created topic `{name}` with {partitions} partitions in {}",
+                "created topic `{name}` with {} in {}",
+                count(partitions as usize, "partition"),
                 data.data.display()
             );
             Ok(ExitCode::SUCCESS)
@@ -207,7 +212,10 @@ fn produce(name: &str, input: Option<PathBuf>, data: DataArgs) -> anyhow::Result
     }
     let mut store = LocalStore::open_existing(&data.data)?;
     store.append(&records)?;
-    eprintln!("appended {} records to topic `{name}`", records.len());
+    eprintln!(
+        "appended {} to topic `{name}`",
+        count(records.len(), "record")
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -269,5 +277,14 @@ fn consume(
     match out.flush() {
         Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
         _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Returns `1 record` or `2 records`.
+fn count(number: usize, noun: &str) -> String {
+    if number == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{number} {noun}s")
     }
 }

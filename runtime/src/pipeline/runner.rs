@@ -135,6 +135,31 @@ pub fn prepare_pipeline(
     })
 }
 
+/// Takes the lock of a consumer group on embedded topics, held until the returned file is
+/// dropped. Embedded topics have no group coordinator to share partitions, so a second
+/// process on the same group would process every event again.
+fn lock_group(dir: &Path, group: &str) -> anyhow::Result<std::fs::File> {
+    let path = dir.join(format!("weir-group-{group}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the group lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "group `{group}` on the embedded topics in {} is already consumed by another \
+             `weir run`; embedded topics do not share partitions between processes, so stop \
+             the other one, use another group, or use Kafka to scale out",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
 fn same_path(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
@@ -178,6 +203,7 @@ pub async fn run_pipelines(
     let status = Arc::new(StatusBoard::default());
     let mut control = PipelineControl::new(engine.clone(), options.file.clone());
     let mut prepared = Vec::new();
+    let mut group_locks = Vec::new();
     let mut kafka_pipelines = Vec::new();
     for config in selected {
         let engine = engine.clone();
@@ -196,6 +222,7 @@ pub async fn run_pipelines(
             .with_context(|| format!("cannot start pipeline `{config_name}`"))?;
         status.set_steps(&config_name, pipeline.steps.clone());
         control.add_pipeline(config, pipeline.steps.clone());
+        group_locks.push(lock_group(&pipeline.source_dir, &pipeline.settings.group)?);
         prepared.push(pipeline);
     }
     let control = Arc::new(control);

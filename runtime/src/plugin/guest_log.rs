@@ -167,6 +167,8 @@ impl GuestLogState {
             return;
         }
 
+        // A line cannot be tied to one event of a batch call, so it carries the offset of the
+        // batch's first event.
         let LogContext {
             pipeline,
             step,
@@ -174,25 +176,26 @@ impl GuestLogState {
             partition,
             offset,
         } = &self.context;
+        let (partition, offset) = (*partition, *offset);
         let pipeline = pipeline.as_ref();
         let step = step.as_ref();
         let plugin = plugin.as_ref();
         let source = source.as_str();
         match level {
             GuestLevel::Trace => {
-                tracing::trace!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, source, "{message}")
+                tracing::trace!(target: "weir::guest", pipeline, step, plugin, partition, batch_first_offset = offset, source, "{message}")
             }
             GuestLevel::Debug => {
-                tracing::debug!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, source, "{message}")
+                tracing::debug!(target: "weir::guest", pipeline, step, plugin, partition, batch_first_offset = offset, source, "{message}")
             }
             GuestLevel::Info => {
-                tracing::info!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, source, "{message}")
+                tracing::info!(target: "weir::guest", pipeline, step, plugin, partition, batch_first_offset = offset, source, "{message}")
             }
             GuestLevel::Warn => {
-                tracing::warn!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, source, "{message}")
+                tracing::warn!(target: "weir::guest", pipeline, step, plugin, partition, batch_first_offset = offset, source, "{message}")
             }
             GuestLevel::Error => {
-                tracing::error!(target: "weir::guest", pipeline, step, plugin, ?partition, ?offset, source, "{message}")
+                tracing::error!(target: "weir::guest", pipeline, step, plugin, partition, batch_first_offset = offset, source, "{message}")
             }
         }
     }
