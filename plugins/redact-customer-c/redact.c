@@ -37,7 +37,7 @@ void redactor_free(redactor *redactor) {
     json_arena_free(&redactor->arena);
     free(redactor->output.data);
     free(redactor->reason.data);
-    *redactor = (redactor){0};
+    memset(redactor, 0, sizeof *redactor);
 }
 
 static redact_outcome reject(redactor *redactor, const char *format, ...)
@@ -109,13 +109,7 @@ static bool redact_fields(redactor *redactor, json_value *document, bool *change
             return false;
 
         size_t len = redactor->mask_len + 5;
-        json_buffer text = {0};
-        /* The arena owns the masked number, so copy it there rather than keep a buffer. */
-        char *masked = NULL;
-        json_value scratch = json_integer(&redactor->arena, 0);
-        (void)scratch;
-        (void)text;
-        masked = (char *)json_string_copy(&redactor->arena, NULL, len).as.text.data;
+        char *masked = json_arena_alloc(&redactor->arena, len);
         memcpy(masked, redactor->mask, redactor->mask_len);
         masked[redactor->mask_len] = '-';
         memcpy(masked + redactor->mask_len + 1, last_four, 4);
@@ -129,4 +123,203 @@ static bool redact_fields(redactor *redactor, json_value *document, bool *change
         *changed = true;
     }
     return true;
+}
+
+/* ---- Amounts ---- */
+
+typedef enum decimal_status {
+    DECIMAL_OK,
+    DECIMAL_NOT_DECIMAL,
+    DECIMAL_TOO_MANY_FRACTION_DIGITS,
+    DECIMAL_OUT_OF_RANGE,
+} decimal_status;
+
+static bool all_digits(const char *text, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return false;
+    }
+    return true;
+}
+
+/* Adds one decimal digit to `number`, or returns false when the result overflows int64. */
+static bool push_digit(int64_t *number, int digit) {
+    if (*number > (INT64_MAX - digit) / 10)
+        return false;
+    *number = *number * 10 + digit;
+    return true;
+}
+
+/*
+ * Converts a decimal string such as "129.90" to an integer count of minor units. Like the
+ * Rust plugin, the magnitude must fit in int64 before the sign applies, so the most
+ * negative int64 is out of range. `fraction_digits` is set for the error message.
+ */
+static decimal_status to_minor_units(const json_value *decimal, unsigned exponent,
+                                     int64_t *minor, size_t *fraction_digits) {
+    if (decimal->kind != JSON_STRING)
+        return DECIMAL_NOT_DECIMAL;
+
+    const char *text = decimal->as.text.data;
+    size_t len = decimal->as.text.len;
+    bool negative = len > 0 && text[0] == '-';
+    if (negative) {
+        text++;
+        len--;
+    }
+
+    const char *point = memchr(text, '.', len);
+    size_t whole_len = point == NULL ? len : (size_t)(point - text);
+    const char *fraction = point == NULL ? text + len : point + 1;
+    size_t fraction_len = point == NULL ? 0 : len - whole_len - 1;
+
+    if (whole_len == 0 || !all_digits(text, whole_len) || !all_digits(fraction, fraction_len) ||
+        (point != NULL && fraction_len == 0))
+        return DECIMAL_NOT_DECIMAL;
+
+    *fraction_digits = fraction_len;
+    if (fraction_len > exponent)
+        return DECIMAL_TOO_MANY_FRACTION_DIGITS;
+
+    int64_t magnitude = 0;
+    for (size_t i = 0; i < whole_len; i++) {
+        if (!push_digit(&magnitude, text[i] - '0'))
+            return DECIMAL_OUT_OF_RANGE;
+    }
+    for (size_t i = 0; i < exponent; i++) {
+        int digit = i < fraction_len ? fraction[i] - '0' : 0;
+        if (!push_digit(&magnitude, digit))
+            return DECIMAL_OUT_OF_RANGE;
+    }
+
+    *minor = negative ? -magnitude : magnitude;
+    return DECIMAL_OK;
+}
+
+/* Rejects the event for a field whose decimal could not be converted. */
+static redact_outcome reject_decimal(redactor *redactor, decimal_status status,
+                                     const char *field, size_t index, unsigned exponent,
+                                     size_t fraction_digits) {
+    char name[64];
+    if (strcmp(field, "unit_price") == 0)
+        snprintf(name, sizeof name, "lines[%zu].unit_price", index);
+    else
+        snprintf(name, sizeof name, "%s", field);
+
+    switch (status) {
+    case DECIMAL_TOO_MANY_FRACTION_DIGITS:
+        return reject(redactor, "`%s` has %zu fraction digits but the currency allows %u", name,
+                      fraction_digits, exponent);
+    case DECIMAL_OUT_OF_RANGE:
+        return reject(redactor, "`%s` is out of range for minor units", name);
+    default:
+        return reject(redactor, "`%s` is not a decimal string", name);
+    }
+}
+
+static bool has_amounts(json_value *document) {
+    if (json_object_get(document, "total") != NULL || json_object_get(document, "amount") != NULL)
+        return true;
+
+    json_value *lines = json_object_get(document, "lines");
+    if (lines == NULL || lines->kind != JSON_ARRAY)
+        return false;
+    for (size_t i = 0; i < lines->as.array.count; i++) {
+        if (json_object_get(&lines->as.array.items[i], "unit_price") != NULL)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Replaces `total`, `amount` and each line's `unit_price` with their minor-unit integers.
+ * Sets `changed` when the document has any of them. Returns REDACT_REJECTED on a problem,
+ * with the document partly converted, and REDACT_UNCHANGED otherwise.
+ */
+static redact_outcome convert_amounts(redactor *redactor, json_value *document, bool *changed) {
+    if (!has_amounts(document))
+        return REDACT_UNCHANGED;
+
+    /* The number of decimal places of the currency's minor unit (ISO 4217). */
+    unsigned exponent;
+    json_value *currency = json_object_get(document, "currency");
+    if (currency == NULL)
+        return reject(redactor, "`currency` is missing, so amounts cannot be converted");
+    if (currency->kind != JSON_STRING)
+        return reject(redactor, "`currency` is not a string");
+    if (json_string_equals(currency, "EUR") || json_string_equals(currency, "USD") ||
+        json_string_equals(currency, "GBP")) {
+        exponent = 2;
+    } else if (json_string_equals(currency, "JPY")) {
+        exponent = 0;
+    } else {
+        return reject(redactor,
+                      "currency `%.*s` is not supported; expected EUR, USD, GBP or JPY",
+                      (int)(currency->as.text.len > INT32_MAX ? INT32_MAX : currency->as.text.len),
+                      currency->as.text.data);
+    }
+
+    static const char *const top_level[][2] = {
+        {"total", "total_minor"},
+        {"amount", "amount_minor"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        json_value decimal;
+        if (!json_object_remove(document, top_level[i][0], &decimal))
+            continue;
+        int64_t minor = 0;
+        size_t fraction_digits = 0;
+        decimal_status status = to_minor_units(&decimal, exponent, &minor, &fraction_digits);
+        if (status != DECIMAL_OK)
+            return reject_decimal(redactor, status, top_level[i][0], 0, exponent,
+                                  fraction_digits);
+        json_object_set(&redactor->arena, document, top_level[i][1],
+                        json_integer(&redactor->arena, minor));
+    }
+
+    /* Looked up after the inserts above, which may move the document's members. */
+    json_value *lines = json_object_get(document, "lines");
+    if (lines != NULL && lines->kind == JSON_ARRAY) {
+        for (size_t index = 0; index < lines->as.array.count; index++) {
+            json_value *line = &lines->as.array.items[index];
+            json_value decimal;
+            if (line->kind != JSON_OBJECT || !json_object_remove(line, "unit_price", &decimal))
+                continue;
+            int64_t minor = 0;
+            size_t fraction_digits = 0;
+            decimal_status status = to_minor_units(&decimal, exponent, &minor, &fraction_digits);
+            if (status != DECIMAL_OK)
+                return reject_decimal(redactor, status, "unit_price", index, exponent,
+                                      fraction_digits);
+            json_object_set(&redactor->arena, line, "unit_price_minor",
+                            json_integer(&redactor->arena, minor));
+        }
+    }
+
+    *changed = true;
+    return REDACT_UNCHANGED;
+}
+
+/* ---- Entry point ---- */
+
+redact_outcome redact_value(redactor *redactor, const uint8_t *value, size_t len) {
+    json_arena_reset(&redactor->arena);
+
+    json_value document;
+    if (!json_parse(&redactor->arena, value, len, &document))
+        return reject(redactor, "value is not valid JSON");
+    if (document.kind != JSON_OBJECT)
+        return REDACT_UNCHANGED;
+
+    bool changed = false;
+    if (!redact_fields(redactor, &document, &changed))
+        return reject(redactor, "%s", CARD_NUMBER_INVALID);
+    if (convert_amounts(redactor, &document, &changed) == REDACT_REJECTED)
+        return REDACT_REJECTED;
+    if (!changed)
+        return REDACT_UNCHANGED;
+
+    redactor->output.len = 0;
+    json_write(&redactor->output, &document);
+    return REDACT_CHANGED;
 }

@@ -6,9 +6,10 @@
 // integer `2`, `-0` comes back as `0`, out-of-range numbers such as `1e400` become
 // Infinity, lone UTF-16 surrogate escapes are accepted, and nesting has no depth limit.
 // parseJson scans the text for these cases first and only then falls back to a slower
-// parser that keeps each number's text as written and rejects what serde_json rejects.
+// parser that keeps such numbers as text that serde_json reads as the same number, and
+// rejects what serde_json rejects.
 
-/** A JSON number kept as its source text, because a JavaScript number would change it. */
+/** A JSON number kept as text, because a JavaScript number would change its value or type. */
 export class JsonNumber {
   constructor(text) {
     this.text = text;
@@ -32,6 +33,11 @@ const MAX_DEPTH = 128;
 const SCAN_TOKEN = /"(?:[^"\\]|\\[\s\S])*"|-?[0-9][0-9.eE+-]*|[[{]|[\]}]/g;
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
+// serde_json keeps integers from i64::MIN to u64::MAX exact and parses any other integer as
+// an f64.
+const MIN_EXACT_INTEGER = -(2n ** 63n);
+const MAX_EXACT_INTEGER = 2n ** 64n - 1n;
+
 /** Whether JSON.parse followed by JSON.stringify would change a number token. */
 function numberChanges(token) {
   const value = Number(token);
@@ -42,6 +48,27 @@ function numberChanges(token) {
     return Number.isInteger(value);
   }
   return !Number.isSafeInteger(value);
+}
+
+/**
+ * Returns the text that serde_json would write for a number token whose value
+ * numberChanges reports as changed, written so that serde_json parses it back to the same
+ * number: an integer token outside the exact range, and `-0`, become floats.
+ */
+function serdeNumberText(token) {
+  if (/[.eE]/.test(token)) {
+    return token;
+  }
+  if (token === "-0") {
+    return "-0.0";
+  }
+  const integer = BigInt(token);
+  if (integer >= MIN_EXACT_INTEGER && integer <= MAX_EXACT_INTEGER) {
+    return token;
+  }
+  // A float written without a fraction or exponent would read as an integer.
+  const text = String(Number(token));
+  return /[.e]/.test(text) ? text : `${text}.0`;
 }
 
 /** Whether `text` contains anything that JSON.parse treats differently from serde_json. */
@@ -83,7 +110,7 @@ export function parseJson(text) {
   return { value: parser.parseDocument(), exact: true };
 }
 
-/** Serialises a document from parseJson, with its numbers as they were written. */
+/** Serialises a document from parseJson, writing each JsonNumber as its text. */
 export function stringifyJson(document) {
   return document.exact ? stringifyExact(document.value) : JSON.stringify(document.value);
 }
@@ -196,7 +223,7 @@ class ExactParser {
     if (!Number.isFinite(Number(token))) {
       this.fail("number out of range");
     }
-    return numberChanges(token) ? new JsonNumber(token) : Number(token);
+    return numberChanges(token) ? new JsonNumber(serdeNumberText(token)) : Number(token);
   }
 
   parseArray(depth) {

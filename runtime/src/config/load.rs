@@ -196,12 +196,18 @@ impl Checker {
                 let message = "the pipeline has no step; add at least one plugin".into();
                 self.error_at(location, format!("{prefix}.steps"), message);
             }
+            let failure_at = located(&pipeline.failure, &pipeline.name);
             self.check_failure(
-                &pipeline.failure,
-                &pipeline.name,
+                &pipeline.failure.value,
+                failure_at,
                 format!("{prefix}.failure"),
             );
-            self.check_limits(&pipeline.limits, &pipeline.name, format!("{prefix}.limits"));
+            let limits_at = located(&pipeline.limits, &pipeline.name);
+            self.check_limits(
+                &pipeline.limits.value,
+                limits_at,
+                format!("{prefix}.limits"),
+            );
 
             let mut step_names = HashSet::new();
             for (step_index, step) in pipeline.steps.iter_mut().enumerate() {
@@ -225,13 +231,15 @@ impl Checker {
                     self.error(&step.plugin, format!("{step_prefix}.plugin"), message);
                 }
 
-                if step.failure.is_some() {
-                    let policy = step.failure_policy(&pipeline.failure);
-                    self.check_failure(&policy, &step.name, format!("{step_prefix}.failure"));
+                if let Some(failure) = &step.failure {
+                    let policy = step.failure_policy(&pipeline.failure.value);
+                    let at = located(failure, &step.name);
+                    self.check_failure(&policy, at, format!("{step_prefix}.failure"));
                 }
-                if step.limits.is_some() {
-                    let limits = step.sandbox_limits(&pipeline.limits);
-                    self.check_limits(&limits, &step.name, format!("{step_prefix}.limits"));
+                if let Some(limits) = &step.limits {
+                    let merged = step.sandbox_limits(&pipeline.limits.value);
+                    let at = located(limits, &step.name);
+                    self.check_limits(&merged, at, format!("{step_prefix}.limits"));
                 }
                 self.check_grants(step, base, &step_prefix);
             }
@@ -300,23 +308,25 @@ impl Checker {
         }
     }
 
-    fn check_failure<T>(&mut self, policy: &FailurePolicy, owner: &Spanned<T>, key: String) {
+    fn check_failure(&mut self, policy: &FailurePolicy, at: Location, key: String) {
         if policy.max_attempts == 0 {
             let message = "max_attempts is 0; use 1 or more (1 means no retry)".into();
-            self.error(owner, format!("{key}.max_attempts"), message);
+            self.error_at(at, format!("{key}.max_attempts"), message);
         }
         if policy.initial_backoff > policy.max_backoff {
             let message = "initial_backoff is longer than max_backoff".into();
-            self.error(owner, format!("{key}.initial_backoff"), message);
+            self.error_at(at, format!("{key}.initial_backoff"), message);
         }
         if policy.on_exhausted == Some(OnExhausted::DeadLetter)
             && policy.dead_letter_topic.is_none()
         {
             let message = "is `dead-letter` but no dead_letter_topic is set".into();
-            self.error(owner, format!("{key}.on_exhausted"), message);
+            self.error_at(at, format!("{key}.on_exhausted"), message);
         }
         if let Some(topic) = &policy.dead_letter_topic {
-            self.check_topic(owner, format!("{key}.dead_letter_topic"), topic);
+            if let Err(message) = check_topic_name(topic) {
+                self.error_at(at, format!("{key}.dead_letter_topic"), message);
+            }
         }
     }
 
@@ -366,24 +376,34 @@ impl Checker {
         }
     }
 
-    fn check_limits<T>(&mut self, limits: &Limits, owner: &Spanned<T>, key: String) {
+    fn check_limits(&mut self, limits: &Limits, at: Location, key: String) {
         if limits.call_timeout.as_millis() < 10 {
             let message = "call_timeout is below 10ms, the deadline clock's resolution".into();
-            self.error(owner, format!("{key}.call_timeout"), message);
+            self.error_at(at, format!("{key}.call_timeout"), message);
         }
         if limits.fuel == Some(0) {
             let message = "fuel is 0, which stops every call at once; remove it to turn fuel \
                            metering off"
                 .into();
-            self.error(owner, format!("{key}.fuel"), message);
+            self.error_at(at, format!("{key}.fuel"), message);
         }
         if limits.max_memory.as_u64() < 1 << 20 {
             let message = format!(
                 "max_memory is {}; a plugin needs at least 1 MiB",
                 limits.max_memory
             );
-            self.error(owner, format!("{key}.max_memory"), message);
+            self.error_at(at, format!("{key}.max_memory"), message);
         }
+    }
+}
+
+/// Returns where `setting` is in the file, or where its owner is when the file leaves the
+/// setting out.
+fn located<T, O>(setting: &Spanned<T>, owner: &Spanned<O>) -> Location {
+    if setting.referenced == Location::UNKNOWN {
+        owner.referenced
+    } else {
+        setting.referenced
     }
 }
 
@@ -429,12 +449,12 @@ pipelines:
         let pipeline = &file.pipelines[0];
         let step = &pipeline.steps[0];
 
-        let policy = step.failure_policy(&pipeline.failure);
+        let policy = step.failure_policy(&pipeline.failure.value);
         assert_eq!(policy.max_attempts, 2);
         assert_eq!(policy.dead_letter_topic.as_deref(), Some("dead"));
         assert_eq!(policy.on_exhausted(), OnExhausted::DeadLetter);
 
-        let limits = step.sandbox_limits(&pipeline.limits);
+        let limits = step.sandbox_limits(&pipeline.limits.value);
         assert_eq!(limits.fuel, Some(1000));
         assert_eq!(limits.max_memory, bytesize::ByteSize::mib(64));
         assert_eq!(limits.call_timeout, std::time::Duration::from_secs(2));

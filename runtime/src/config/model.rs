@@ -20,7 +20,7 @@ impl PipelineFile {
             pipeline
                 .steps
                 .iter()
-                .any(|step| step.sandbox_limits(&pipeline.limits).fuel.is_some())
+                .any(|step| step.sandbox_limits(&pipeline.limits.value).fuel.is_some())
         })
     }
 }
@@ -35,11 +35,11 @@ pub struct PipelineConfig {
     pub steps: Vec<StepConfig>,
     pub sink: SinkConfig,
     /// Failure policy for events whose processing fails. Steps may override it.
-    #[serde(default)]
-    pub failure: FailurePolicy,
+    #[serde(default = "unlocated")]
+    pub failure: Spanned<FailurePolicy>,
     /// Sandbox limits of every step's plugin instances; steps may override them.
-    #[serde(default)]
-    pub limits: Limits,
+    #[serde(default = "unlocated")]
+    pub limits: Spanned<Limits>,
 }
 
 /// Kind of a pipeline's source.
@@ -97,6 +97,15 @@ pub struct SourceConfig {
     /// still waiting.
     #[serde(default = "default_max_in_flight_batches")]
     pub max_in_flight_batches: usize,
+}
+
+/// The default of a setting the file leaves out, which has no place in the file.
+fn unlocated<T: Default>() -> Spanned<T> {
+    Spanned::new(
+        T::default(),
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
 }
 
 fn default_max_in_flight_batches() -> usize {
@@ -182,9 +191,9 @@ pub struct StepConfig {
     #[serde(default)]
     pub config: BTreeMap<String, serde_json::Value>,
     /// Overrides fields of the pipeline's failure policy for this step; the rest are inherited.
-    pub failure: Option<FailureOverride>,
+    pub failure: Option<Spanned<FailureOverride>>,
     /// Overrides fields of the pipeline's sandbox limits for this step; the rest are inherited.
-    pub limits: Option<LimitsOverride>,
+    pub limits: Option<Spanned<LimitsOverride>>,
     /// Host resources the plugin may reach; it gets none that are not listed.
     #[serde(default)]
     pub grants: Grants,
@@ -193,7 +202,7 @@ pub struct StepConfig {
 impl StepConfig {
     /// Returns the step's failure policy: the pipeline's, with the step's overrides applied.
     pub fn failure_policy(&self, pipeline: &FailurePolicy) -> FailurePolicy {
-        let Some(step) = &self.failure else {
+        let Some(Spanned { value: step, .. }) = &self.failure else {
             return pipeline.clone();
         };
         FailurePolicy {
@@ -210,7 +219,7 @@ impl StepConfig {
 
     /// Returns the step's sandbox limits: the pipeline's, with the step's overrides applied.
     pub fn sandbox_limits(&self, pipeline: &Limits) -> Limits {
-        let Some(step) = &self.limits else {
+        let Some(Spanned { value: step, .. }) = &self.limits else {
             return *pipeline;
         };
         Limits {

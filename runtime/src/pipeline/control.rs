@@ -506,8 +506,8 @@ fn step_fingerprint(pipeline: &PipelineConfig, step: &crate::config::StepConfig)
         "{:?}|{:?}|{:?}|{:?}|{:?}",
         step.plugin.value,
         step.config,
-        step.failure_policy(&pipeline.failure),
-        step.sandbox_limits(&pipeline.limits),
+        step.failure_policy(&pipeline.failure.value),
+        step.sandbox_limits(&pipeline.limits.value),
         step.grants,
     )
 }

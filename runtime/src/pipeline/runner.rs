@@ -108,7 +108,7 @@ pub fn prepare_pipeline(
     };
     let sink_store = sink.as_ref().unwrap_or(&source);
     let mut required = vec![config.sink.topic.value.clone()];
-    required.extend(config.failure.dead_letter_topic.clone());
+    required.extend(config.failure.value.dead_letter_topic.clone());
     for step in &steps {
         required.extend(step.current().1.failure.dead_letter_topic.clone());
     }

@@ -46,8 +46,8 @@ pub fn prepare_step(
         name: step.name.value.as_str().into(),
         plugin,
         config: config_entries(step),
-        sandbox: sandbox(step, &pipeline.limits)?,
-        failure: step.failure_policy(&pipeline.failure),
+        sandbox: sandbox(step, &pipeline.limits.value)?,
+        failure: step.failure_policy(&pipeline.failure.value),
     })
 }
 

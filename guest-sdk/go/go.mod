@@ -1,0 +1,3 @@
+module weirplugin
+
+go 1.26
