@@ -682,7 +682,7 @@ bool json_string_equals(const json_value *value, const char *text) {
 
 /* ---- Writer ---- */
 
-void json_buffer_append(json_buffer *buffer, const void *bytes, size_t len) {
+uint8_t *json_buffer_extend(json_buffer *buffer, size_t len) {
     if (len > SIZE_MAX - buffer->len)
         abort();
     size_t needed = buffer->len + len;
@@ -699,9 +699,15 @@ void json_buffer_append(json_buffer *buffer, const void *bytes, size_t len) {
         buffer->data = grown;
         buffer->capacity = capacity;
     }
-    if (len != 0)
-        memcpy(buffer->data + buffer->len, bytes, len);
+    uint8_t *added = buffer->data + buffer->len;
     buffer->len = needed;
+    return added;
+}
+
+void json_buffer_append(json_buffer *buffer, const void *bytes, size_t len) {
+    uint8_t *added = json_buffer_extend(buffer, len);
+    if (len != 0)
+        memcpy(added, bytes, len);
 }
 
 static void append_char(json_buffer *out, char c) {

@@ -108,6 +108,9 @@ typedef struct json_buffer {
     size_t capacity;
 } json_buffer;
 
+/* Grows the buffer by `len` bytes and returns where they start, for the caller to fill. */
+uint8_t *json_buffer_extend(json_buffer *buffer, size_t len);
+
 void json_buffer_append(json_buffer *buffer, const void *bytes, size_t len);
 
 /* Appends the compact JSON text of `value` to `out`. */

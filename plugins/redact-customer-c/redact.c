@@ -53,12 +53,11 @@ static redact_outcome reject(redactor *redactor, const char *format, ...) {
 
     json_buffer *reason = &redactor->reason;
     reason->len = 0;
-    if (needed < 0) {
-        json_buffer_append(reason, "", 1);
-    } else {
-        json_buffer_append(reason, NULL, (size_t)needed + 1);
-        vsnprintf((char *)reason->data, (size_t)needed + 1, format, args);
-    }
+    size_t size = needed < 0 ? 1 : (size_t)needed + 1;
+    char *text = (char *)json_buffer_extend(reason, size);
+    text[0] = '\0';
+    if (needed >= 0)
+        vsnprintf(text, size, format, args);
     va_end(args);
     return REDACT_REJECTED;
 }

@@ -323,10 +323,10 @@ impl Checker {
             let message = "is `dead-letter` but no dead_letter_topic is set".into();
             self.error_at(at, format!("{key}.on_exhausted"), message);
         }
-        if let Some(topic) = &policy.dead_letter_topic {
-            if let Err(message) = check_topic_name(topic) {
-                self.error_at(at, format!("{key}.dead_letter_topic"), message);
-            }
+        if let Some(topic) = &policy.dead_letter_topic
+            && let Err(message) = check_topic_name(topic)
+        {
+            self.error_at(at, format!("{key}.dead_letter_topic"), message);
         }
     }
 
