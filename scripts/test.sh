@@ -7,9 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
-# Installs the toolchain, rustfmt, clippy and the wasm32-wasip2 target that
-# rust-toolchain.toml pins.
+# Installs the toolchain, rustfmt, clippy and the wasm targets that rust-toolchain.toml
+# pins.
 rustup toolchain install
+
+# The guest toolchains of the other plugin languages, from the package registries, for the
+# language tests. Each script is quick when its toolchain is already installed.
+for language in python javascript c go; do
+    bash "guest-sdk/$language/install.sh"
+done
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings

@@ -5,9 +5,9 @@
 #
 # Compiles every *.c file directly in SRC_DIR (not in subfolders, so tests can live in
 # one) together with the C SDK and the bindings that wit-bindgen generates from
-# guest-sdk/wit/plugin.wit, links a WASI preview 1 reactor module, and turns it into a
-# component with `weir plugin componentize`. Needs the toolchain of install.sh, and the weir
-# binary from $WEIR_BIN (default: `weir` on PATH).
+# guest-sdk/wit/plugin.wit. Then it links a WASI preview 1 reactor module and turns it into
+# a component with `weir plugin componentize`. Needs the toolchain of install.sh, and the
+# weir binary from $WEIR_BIN (default: `weir` on PATH).
 #
 # Environment:
 #   WEIR_BIN          the weir binary (default: weir)
@@ -39,7 +39,7 @@ if [[ ! -x $wit_bindgen ]] || ! command -v clang >/dev/null || ! command -v wasm
     fail "the C plugin toolchain is missing; run: bash $sdk_dir/install.sh"
 fi
 if ! "$weir" plugin componentize --help >/dev/null 2>&1; then
-    fail "'$weir plugin componentize' is not available; set WEIR_BIN to a weir binary that has it"
+    fail "$weir plugin componentize is not available; set WEIR_BIN to a weir binary that has the command"
 fi
 [[ -d $src_dir ]] || fail "source folder $src_dir not found"
 
@@ -60,7 +60,7 @@ fi
 
 # Debian's clang finds the wasi-libc headers and libraries for this target by itself.
 # A reactor has no main: the host calls its exports after running its constructors.
-# The 1 MiB stack leaves room for recursive code; the default is 64 KiB.
+# The 1 MiB stack leaves room for recursive code, because wasm-ld's default is 64 KiB.
 flags=(
     --target=wasm32-wasi
     -std=c11 -O2 -Wall -Wextra

@@ -13,7 +13,8 @@ APT_PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    if [[ $status != "install ok installed" ]]; then
         missing+=("$package")
     fi
 done

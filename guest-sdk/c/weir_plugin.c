@@ -80,7 +80,7 @@ static void *checked_array(size_t count, size_t size) {
     return checked_malloc(count * size);
 }
 
-/* Formats into a new heap buffer; the length excludes the NUL that terminates it. */
+/* Formats into a new heap buffer. `len` excludes the NUL that terminates the text. */
 static char *format_message(size_t *len, const char *format, va_list args) {
     va_list measure;
     va_copy(measure, args);
@@ -431,7 +431,7 @@ void exports_weir_plugin_handler_process(
     }
     binding_result *results = checked_array(count, sizeof *results);
 
-    /* One array holds the header views of the whole batch. */
+    /* One array contains the header views of the whole batch. */
     size_t header_total = 0;
     for (size_t i = 0; i < count; i++) {
         if (events->ptr[i].headers.len > SIZE_MAX - header_total)

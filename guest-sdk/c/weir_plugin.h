@@ -175,10 +175,10 @@ void weir_log(weir_log_level level, const char *format, ...)
 /*
  * Defined by the plugin: prepares it from the step's configuration.
  *
- * The host calls it once per component instance, and again with the new configuration on
- * a swap. Return true on success. On failure, return weir_fail(error, ...) and leave the
- * plugin's previous state as it was: when an earlier weir_init succeeded, the SDK keeps
- * sending events to weir_process.
+ * The host calls it once on each new component instance, before any event; a swap gets a
+ * new instance. Return true on success, or return weir_fail(error, ...). Should a host
+ * call it again on the same instance, a failure must leave the plugin's previous state as
+ * it was, because the SDK keeps calling weir_process after an earlier success.
  */
 bool weir_init(const weir_config *config, weir_error *error);
 

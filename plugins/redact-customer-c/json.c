@@ -99,7 +99,7 @@ typedef struct parser {
     size_t len;
     size_t pos;
     json_arena *arena;
-    /* Counts down on entering an array or object; zero means too deep, as in serde_json. */
+    /* Counts down on entering an array or object. Zero means too deep, as in serde_json. */
     int remaining_depth;
 } parser;
 

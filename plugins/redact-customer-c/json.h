@@ -1,9 +1,9 @@
 /*
- * A small JSON (RFC 8259) parser and compact writer, strict in the way serde_json is, so
- * that this plugin accepts and rejects the same values as the Rust redact-customer:
- * invalid UTF-8, unpaired surrogate escapes, control characters in strings, trailing
- * commas, leading zeros, numbers that overflow a double, and nesting deeper than 127
- * arrays or objects are all invalid. A repeated object key keeps its last value.
+ * A small JSON (RFC 8259) parser and compact writer, as strict as serde_json, so that this
+ * plugin accepts and rejects the same values as the Rust redact-customer. Invalid UTF-8,
+ * unpaired surrogate escapes, control characters in strings, trailing commas, leading
+ * zeros, numbers that overflow a double, and nesting deeper than 127 arrays or objects
+ * are all invalid. A repeated object key keeps its last value.
  *
  * Values live in an arena that the caller resets between documents. Numbers keep their
  * source text, so the writer reproduces them exactly. Strings hold their decoded UTF-8

@@ -25,9 +25,9 @@ typedef struct redactor {
 } redactor;
 
 typedef enum redact_outcome {
-    /* The value passes through unchanged: not JSON object, or nothing to redact. */
+    /* The value passes through unchanged: not a JSON object, or nothing to redact. */
     REDACT_UNCHANGED,
-    /* `output` holds the new value. */
+    /* `output` contains the new value. */
     REDACT_CHANGED,
     /* The event fails with `reject`, for the reason in `reason`. */
     REDACT_REJECTED,

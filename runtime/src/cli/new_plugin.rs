@@ -11,20 +11,24 @@ use include_dir::{Dir, DirEntry, include_dir};
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Language {
     Rust,
+    C,
 }
 
 static RUST: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk/rust/template");
+static C: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk/c/template");
 
 impl Language {
     fn template(self) -> &'static Dir<'static> {
         match self {
             Language::Rust => &RUST,
+            Language::C => &C,
         }
     }
 
     fn name(self) -> &'static str {
         match self {
             Language::Rust => "rust",
+            Language::C => "c",
         }
     }
 }
