@@ -171,3 +171,8 @@ fn rust_wasip1_build_componentized_passes_vectors() {
 fn c_plugin_passes_vectors_and_template_builds() {
     check_language("c");
 }
+
+#[test]
+fn python_plugin_passes_vectors_and_template_builds() {
+    check_language("python");
+}

@@ -3,7 +3,7 @@
 #
 #   bash guest-sdk/python/build.sh SRC_DIR OUT.wasm
 #
-# SRC_DIR holds the module `app.py`, which defines the class `Handler` (usually
+# SRC_DIR contains the module `app.py`, which defines the class `Handler` (usually
 # `Handler = weir_plugin.export(init, process)`), and any other modules it imports.
 # Run guest-sdk/python/install.sh once first. WEIR_TOOLCHAINS sets where it installed
 # componentize-py (default ~/.cache/weir/toolchains).

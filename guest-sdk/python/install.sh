@@ -28,21 +28,23 @@ if ! command -v python3 >/dev/null; then
     exit 1
 fi
 
-# Debian ships the venv module and ensurepip in the separate package python3-venv.
-if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+rm -rf "$venv"
+mkdir -p "$(dirname "$venv")"
+# On Debian, `python3 -m venv` fails until the package python3-venv is installed,
+# so install it and try again.
+if ! python3 -m venv "$venv"; then
+    rm -rf "$venv"
     if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null; then
         echo "installing the Debian package python3-venv"
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+        python3 -m venv "$venv"
     else
-        echo "error: python3 has no venv module; install it (on Debian: apt-get install python3-venv)" >&2
+        echo "error: python3 -m venv failed; install the venv module (on Debian: apt-get install python3-venv) and run this script again" >&2
         exit 1
     fi
 fi
 
-rm -rf "$venv"
-mkdir -p "$(dirname "$venv")"
-python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     "componentize-py==$COMPONENTIZE_PY_VERSION"
 

@@ -1,8 +1,8 @@
-"""JSON parsing and serialisation that accept exactly what the Rust plugin's serde_json does.
+"""JSON parsing and serialisation that follow serde_json 1.x, which the Rust plugin uses.
 
-Python's `json` module is more lenient than serde_json 1.x without its optional
-features, and a value that one accepts and the other rejects would be redacted by one
-port and dead-lettered by the other. So `loads` also rejects, with `ValueError`:
+Python's `json` module is more lenient than serde_json without its optional features,
+and a value that one accepts and the other rejects would be redacted by one port and
+dead-lettered by the other. So `loads` also rejects, with `ValueError`:
 
 - bytes that are not UTF-8, because `json.loads` would also accept UTF-16 and UTF-32;
 - `NaN`, `Infinity` and `-Infinity`, and numbers too large for a double, such as `1e400`;

@@ -5,7 +5,7 @@ from weir_plugin import Event, Output
 
 
 def init(config: dict[str, str]) -> None:
-    # Fail the load on keys this plugin does not read, so a typo in the pipeline shows.
+    # Fail the load on keys this plugin does not read, so a typo in the pipeline file fails the load.
     if config:
         raise ValueError(f"unknown config keys {sorted(config)}: this plugin takes no config")
 

@@ -56,7 +56,7 @@ NOT_INITIALISED = "plugin not initialised"
 
 
 class Retry(Exception):
-    """A transient fault: Weir retries the event under the pipeline's retry policy."""
+    """A transient fault: Weir retries the event under the pipeline's failure policy."""
 
 
 class Reject(Exception):
@@ -93,7 +93,7 @@ def _to_bytes(data: Union[bytes, str, None]) -> Optional[bytes]:
         return data.encode("utf-8")
     if data is None or isinstance(data, bytes):
         return data
-    # componentize-py lowers `list<u8>` from `bytes` only, so convert other buffers here.
+    # The generated bindings type `list<u8>` as `bytes`, so convert other buffers here.
     return bytes(data)
 
 
@@ -113,10 +113,10 @@ def export(init: InitFunction, process: ProcessFunction) -> type:
       exception is reported with its type name.
     - `process` receives one event and returns its outputs. Before a successful `init`,
       every event fails with `Reject("plugin not initialised")`. Any exception other than
-      `Retry` and `Reject` traps the instance, as a panic does in a Rust plugin:
+      `Retry` and `Reject` traps the instance, as a panic does in a Rust plugin.
       componentize-py writes the traceback to standard error, which Weir logs at warn
-      level, and Weir handles the event as a failure of kind `trap`, retried on a fresh
-      instance under the pipeline's failure policy.
+      level. Weir then retries the event on a fresh instance under the pipeline's
+      failure policy, with the error kind `trap`.
     """
 
     class Handler:

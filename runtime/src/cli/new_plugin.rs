@@ -11,16 +11,19 @@ use include_dir::{Dir, DirEntry, include_dir};
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Language {
     Rust,
+    Python,
     C,
 }
 
 static RUST: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk/rust/template");
+static PYTHON: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk/python/template");
 static C: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk/c/template");
 
 impl Language {
     fn template(self) -> &'static Dir<'static> {
         match self {
             Language::Rust => &RUST,
+            Language::Python => &PYTHON,
             Language::C => &C,
         }
     }
@@ -28,6 +31,7 @@ impl Language {
     fn name(self) -> &'static str {
         match self {
             Language::Rust => "rust",
+            Language::Python => "python",
             Language::C => "c",
         }
     }
