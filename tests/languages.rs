@@ -44,6 +44,59 @@ fn assert_vectors_pass(scratch: &Scratch, component: &Path) {
     }
 }
 
+/// Runs `component` over 20,000 sample orders at batch sizes 1 and 256 and checks that every
+/// result matches the Rust build's, and that no call trapped: the runtime replays a trapped
+/// batch one event at a time, which would hide a trap from the comparison alone.
+fn assert_matches_rust_under_load(scratch: &Scratch, component: &Path) {
+    let input = scratch.path().join("orders.jsonl");
+    let expected = scratch.path().join("orders-expected.jsonl");
+    if !expected.exists() {
+        scratch.run_ok(&[
+            "sample",
+            "orders",
+            "--count",
+            "20000",
+            "--output",
+            input.to_str().unwrap(),
+        ]);
+        scratch.run_ok(&[
+            "test",
+            plugin("redact-customer").to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--expect",
+            expected.to_str().unwrap(),
+            "--record",
+        ]);
+    }
+
+    for batch_size in ["1", "256"] {
+        let output = scratch.run(&[
+            "test",
+            component.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--expect",
+            expected.to_str().unwrap(),
+            "--batch-size",
+            batch_size,
+        ]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{} differs from the Rust build on sample orders at batch size {batch_size}:\n{}",
+            component.display(),
+            stdout.lines().take(20).collect::<Vec<_>>().join("\n")
+        );
+        assert!(
+            !stderr.contains("plugin call failed"),
+            "{} trapped on sample orders at batch size {batch_size}:\n{stderr}",
+            component.display()
+        );
+    }
+}
+
 /// Builds `source` with the language's build script into `output`.
 fn build(language: &str, source: &Path, output: &Path) {
     let script = workspace_root().join(format!("guest-sdk/{language}/build.sh"));
@@ -109,6 +162,7 @@ fn check_language(language: &str) {
         &component,
     );
     assert_vectors_pass(&scratch, &component);
+    assert_matches_rust_under_load(&scratch, &component);
 
     assert_template_works(&scratch, language, |project| {
         let component = out_dir.join("demo.wasm");
@@ -175,4 +229,14 @@ fn c_plugin_passes_vectors_and_template_builds() {
 #[test]
 fn python_plugin_passes_vectors_and_template_builds() {
     check_language("python");
+}
+
+#[test]
+fn javascript_plugin_passes_vectors_and_template_builds() {
+    check_language("javascript");
+}
+
+#[test]
+fn go_plugin_passes_vectors_and_template_builds() {
+    check_language("go");
 }

@@ -22,15 +22,19 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/weir-go-generate.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-"$wit_bindgen" go "$sdk_dir/../wit" --world plugin --pkg-name weirplugin/internal/bindings \
-    --quiet --out-dir "$work" >/dev/null
+if ! "$wit_bindgen" go "$sdk_dir/../wit" --world plugin --pkg-name weirplugin/internal/bindings \
+    --out-dir "$work/out" >"$work/wit-bindgen.log" 2>&1; then
+    cat "$work/wit-bindgen.log" >&2
+    echo "generate.sh: wit-bindgen could not generate the bindings" >&2
+    exit 1
+fi
 
 # The export package is written by hand (it forwards to the SDK), so only the generated
 # files are replaced.
 rm -rf "$sdk_dir/internal/bindings/imports" "$sdk_dir/internal/bindings/exports/wit_exports"
 mkdir -p "$sdk_dir/internal/bindings/exports"
-cp -R "$work/imports" "$sdk_dir/internal/bindings/"
-cp -R "$work/exports/wit_exports" "$sdk_dir/internal/bindings/exports/"
+cp -R "$work/out/imports" "$sdk_dir/internal/bindings/"
+cp -R "$work/out/exports/wit_exports" "$sdk_dir/internal/bindings/exports/"
 
 find "$sdk_dir/internal/bindings" -name '*.go' -print0 | xargs -0 sed -i \
     -e 's#"go.bytecodealliance.org/pkg/wit/runtime"#"weirplugin/internal/witruntime"#' \

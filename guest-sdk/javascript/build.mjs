@@ -1,6 +1,6 @@
 // Bundles a plugin's ES modules with the SDK and turns the bundle into a Weir component.
-// build.sh runs this with NODE_PATH unset and the toolchain folder as the first argument;
-// see README.md for the layout of a plugin folder.
+// build.sh runs this with the toolchain folder as the first argument. README.md describes
+// the layout of a plugin folder.
 //
 // Usage: node build.mjs TOOLCHAIN_DIR SRC_DIR OUT.wasm
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the pinned JavaScript plugin toolchain (ComponentizeJS, jco and rolldown, exact
-# versions in package-lock.json beside this script) from the npm registry into
+# Installs the pinned JavaScript plugin toolchain (ComponentizeJS, jco, rolldown and the
+# preview2 shim, exact versions in package-lock.json beside this script) from the npm registry into
 # ${WEIR_TOOLCHAINS:-$HOME/.cache/weir/toolchains}/javascript. Needs Node.js 20 or later
 # and npm. Running it again when the same lock file is installed only prints the versions.
 set -euo pipefail

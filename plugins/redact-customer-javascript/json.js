@@ -1,10 +1,10 @@
 // JSON parsing and serialisation that accept and produce the same values as serde_json, the
 // parser of the Rust redact-customer plugin.
 //
-// JSON.parse and JSON.stringify differ from serde_json in a few cases: integers beyond
-// 2^53 lose precision, a float with an integral value such as `2.0` comes back as the
-// integer `2`, `-0` comes back as `0`, out-of-range numbers such as `1e400` become
-// Infinity, lone UTF-16 surrogate escapes are accepted, and nesting has no depth limit.
+// JSON.parse and JSON.stringify differ from serde_json in a few cases. Integers beyond 2^53
+// lose precision, a float with an integral value such as `2.0` comes back as the integer
+// `2`, and `-0` comes back as `0`. Out-of-range numbers such as `1e400` become Infinity,
+// lone UTF-16 surrogate escapes are accepted, and nesting has no depth limit.
 // parseJson scans the text for these cases first and only then falls back to a slower
 // parser that keeps such numbers as text that serde_json reads as the same number, and
 // rejects what serde_json rejects.
@@ -17,7 +17,7 @@ export class JsonNumber {
   }
 }
 
-/** Whether `value` is a parsed JSON object: not null, an array or a JsonNumber. */
+/** Returns whether `value` is a parsed JSON object, so not null, an array or a JsonNumber. */
 export function isJsonObject(value) {
   return (
     value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof JsonNumber)
@@ -38,7 +38,7 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 const MIN_EXACT_INTEGER = -(2n ** 63n);
 const MAX_EXACT_INTEGER = 2n ** 64n - 1n;
 
-/** Whether JSON.parse followed by JSON.stringify would change a number token. */
+/** Returns whether JSON.parse followed by JSON.stringify would change a number token. */
 function numberChanges(token) {
   const value = Number(token);
   if (!Number.isFinite(value) || (value === 0 && token.startsWith("-"))) {
@@ -71,7 +71,7 @@ function serdeNumberText(token) {
   return /[.e]/.test(text) ? text : `${text}.0`;
 }
 
-/** Whether `text` contains anything that JSON.parse treats differently from serde_json. */
+/** Returns whether `text` contains anything that JSON.parse reads differently from serde_json. */
 function needsExactParse(text) {
   SCAN_TOKEN.lastIndex = 0;
   let depth = 0;
@@ -98,7 +98,7 @@ function needsExactParse(text) {
 }
 
 /**
- * Parses JSON text. Returns `{ value, exact }`, where `exact` tells whether `value` may
+ * Parses JSON text. Returns `{ value, exact }`, where `exact` is true when `value` may
  * contain JsonNumber objects, so stringifyJson must not use JSON.stringify on it. Throws
  * a SyntaxError when serde_json would reject the text.
  */

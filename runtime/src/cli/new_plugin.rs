@@ -12,19 +12,25 @@ use include_dir::{Dir, DirEntry, include_dir};
 pub enum Language {
     Rust,
     Python,
+    Javascript,
     C,
+    Go,
 }
 
 static RUST: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk/rust/template");
 static PYTHON: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk/python/template");
+static JAVASCRIPT: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk/javascript/template");
 static C: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk/c/template");
+static GO: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../guest-sdk/go/template");
 
 impl Language {
     fn template(self) -> &'static Dir<'static> {
         match self {
             Language::Rust => &RUST,
             Language::Python => &PYTHON,
+            Language::Javascript => &JAVASCRIPT,
             Language::C => &C,
+            Language::Go => &GO,
         }
     }
 
@@ -32,7 +38,9 @@ impl Language {
         match self {
             Language::Rust => "rust",
             Language::Python => "python",
+            Language::Javascript => "javascript",
             Language::C => "c",
+            Language::Go => "go",
         }
     }
 }

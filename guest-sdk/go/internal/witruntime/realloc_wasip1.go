@@ -2,13 +2,17 @@
 
 package witruntime
 
-import "unsafe"
+import (
+	"runtime/debug"
+	"unsafe"
+)
 
 // bootstrapArena serves cabi_realloc calls that arrive before this package's init has run.
 // The WASI preview 1 adapter allocates its state through cabi_realloc on its first WASI call,
 // which happens while Go's runtime is still starting, when the Go allocator cannot be used.
-// NOTE: 256 KiB is an estimate with room to spare: the wasmtime 48 adapter asked for
-// less than that in tests. A larger request traps with the panic below.
+// NOTE: 256 KiB is twice what the wasmtime 48 adapter takes (128 KiB, measured with the
+// template plugin). Another adapter may need more, and then start-up traps with the panic
+// below.
 var (
 	bootstrapArena [256 << 10]byte
 	bootstrapUsed  uintptr
@@ -17,15 +21,8 @@ var (
 
 func init() {
 	goHeapReady = true
+	collectorPercent = debug.SetGCPercent(-1)
 }
-
-// setMonotonicClockPaused tells the WASI preview 1 adapter to answer clock_time_get for the
-// monotonic clock from a cached value. The Go garbage collector reads that clock, and a
-// collection can start inside cabi_realloc, where the component model forbids calls to
-// imports. The adapter of wasmtime 48 and later exports this function.
-//
-//go:wasmimport wasi_snapshot_preview1 adapter_monotonic_clock_set_paused
-func setMonotonicClockPaused(paused bool)
 
 // cabiRealloc is the canonical ABI's allocator, which the host calls to place arguments
 // in this module's memory.
@@ -39,9 +36,9 @@ func cabiRealloc(oldPointer unsafe.Pointer, oldSize, align, newSize uintptr) uns
 		return allocateBootstrap(oldPointer, oldSize, align, newSize)
 	}
 
-	setMonotonicClockPaused(true)
+	// The collector is suspended here (see SuspendCollector), so this allocation cannot
+	// start a collection, which would read the wall clock through a WASI import.
 	pointer := Allocate(&argumentPinner, newSize, align)
-	setMonotonicClockPaused(false)
 
 	if oldPointer != nil && oldSize > 0 && pointer != nil {
 		copy(unsafe.Slice((*byte)(pointer), newSize), unsafe.Slice((*byte)(oldPointer), oldSize))

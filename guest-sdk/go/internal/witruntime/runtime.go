@@ -1,7 +1,7 @@
 // Package witruntime provides the memory functions of the component model's canonical ABI
 // that wit-bindgen's Go bindings call: Allocate, Unpin and the cabi_realloc export. It
-// stands in for the package go.bytecodealliance.org/pkg/wit/runtime, which the Go module
-// proxy does not serve.
+// replaces the package go.bytecodealliance.org/pkg/wit/runtime, which the Go module proxy
+// does not serve.
 //
 // Memory handed to the host stays valid because it is pinned: the Go garbage collector
 // does not move objects, and a pinned object is not freed until its pinner unpins it.
@@ -26,10 +26,12 @@ func Allocate(pinner *runtime.Pinner, size, align uintptr) unsafe.Pointer {
 	return pointer
 }
 
-// Unpin releases the argument memory allocated through cabi_realloc. The lifted Go values
-// (strings and slices) still refer to it, so the garbage collector keeps what they use.
+// Unpin releases the argument memory allocated through cabi_realloc, and resumes the
+// garbage collector. The generated export glue calls it once it has lifted the arguments
+// into Go values, which still refer to that memory, so the collector keeps what they use.
 func Unpin() {
 	argumentPinner.Unpin()
+	ResumeCollector()
 }
 
 // allocateRaw allocates through a slice whose element type has the requested alignment.

@@ -1,10 +1,10 @@
 // Package wittypes provides the option, result and unit types that wit-bindgen's Go
-// bindings use for the WIT types of the same names. It stands in for the package
+// bindings use for the WIT types of the same names. It replaces the package
 // go.bytecodealliance.org/pkg/wit/types, which the Go module proxy does not serve, with
 // the functions and constants that the generated code calls.
 package wittypes
 
-// Tags of an Option, as Option.Tag returns them.
+// Option tags, as Option.Tag returns them.
 const (
 	OptionNone = 0
 	OptionSome = 1
@@ -60,7 +60,7 @@ func (o Option[T]) SomeOr(fallback T) T {
 	return o.value
 }
 
-// Tags of a Result, as Result.Tag returns them.
+// Result tags, as Result.Tag returns them.
 const (
 	ResultOk  = 0
 	ResultErr = 1

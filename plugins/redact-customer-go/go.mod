@@ -1,0 +1,3 @@
+module redact-customer-go
+
+go 1.26
