@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
 use common::{Scratch, header};
 use serde_json::{Value, json};
@@ -21,6 +22,18 @@ fn poison(n: usize) -> Option<&'static str> {
     }
 }
 
+/// Creates the dead-letter topic of a test whose input topic is `input`, and puts its name in
+/// place of `DEAD_LETTER_TOPIC` in the pipeline file. Returns the name.
+fn create_dead_letter_topic(scratch: &Scratch, input: &str, pipeline: &Path) -> String {
+    let dead_letter = format!("{input}-dead");
+    scratch.kafka(&["topic", "create", &dead_letter]);
+    let yaml = std::fs::read_to_string(pipeline)
+        .unwrap()
+        .replace("DEAD_LETTER_TOPIC", &dead_letter);
+    std::fs::write(pipeline, yaml).unwrap();
+    dead_letter
+}
+
 #[test]
 fn kafka_one_percent_poison_goes_to_dead_letter() {
     let scratch = Scratch::new();
@@ -31,12 +44,7 @@ fn kafka_one_percent_poison_goes_to_dead_letter() {
         "          sleep_ms: 0",
         "      dead_letter_topic: DEAD_LETTER_TOPIC\n      max_attempts: 2\n      initial_backoff: 10ms\n      max_backoff: 20ms",
     );
-    let dead_letter = format!("{}-dead", topics.orders);
-    scratch.kafka(&["topic", "create", &dead_letter, "--partitions", "1"]);
-    let yaml = std::fs::read_to_string(&pipeline)
-        .unwrap()
-        .replace("DEAD_LETTER_TOPIC", &dead_letter);
-    std::fs::write(&pipeline, yaml).unwrap();
+    let dead_letter = create_dead_letter_topic(&scratch, &topics.orders, &pipeline);
 
     let input = scratch.path().join("input.jsonl");
     let lines: String = (0..EVENTS)
@@ -147,9 +155,8 @@ fn kafka_output_over_the_topic_limit_fails_its_event() {
         "          sleep_ms: 0",
         "      dead_letter_topic: DEAD_LETTER_TOPIC",
     );
-    let dead_letter = format!("{}-dead", topics.orders);
+    let dead_letter = create_dead_letter_topic(&scratch, &topics.orders, &pipeline);
     let small = format!("{}-small", topics.orders);
-    scratch.kafka(&["topic", "create", &dead_letter]);
     scratch.kafka(&[
         "topic",
         "create",
@@ -157,13 +164,10 @@ fn kafka_output_over_the_topic_limit_fails_its_event() {
         "--config",
         "max.message.bytes=4000",
     ]);
-    let yaml = std::fs::read_to_string(&pipeline)
-        .unwrap()
-        .replace("DEAD_LETTER_TOPIC", &dead_letter)
-        .replace(
-            &format!("topic: {}\n", topics.clean),
-            &format!("topic: {small}\n"),
-        );
+    let yaml = std::fs::read_to_string(&pipeline).unwrap().replace(
+        &format!("topic: {}\n", topics.clean),
+        &format!("topic: {small}\n"),
+    );
     std::fs::write(&pipeline, yaml).unwrap();
 
     // The broker takes 4,000 bytes per record batch on this topic; 3,000 fits, 5,000 does not.
