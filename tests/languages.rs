@@ -240,3 +240,39 @@ fn javascript_plugin_passes_vectors_and_template_builds() {
 fn go_plugin_passes_vectors_and_template_builds() {
     check_language("go");
 }
+
+#[test]
+fn native_unit_tests_of_the_sdks_and_ports_pass() {
+    // Each language's own unit tests of its SDK and its redact-customer port, run on the
+    // host: C under AddressSanitizer and UndefinedBehaviorSanitizer, Python and Go with
+    // their standard test runners.
+    let commands: [(&str, &[&str], &str); 5] = [
+        ("bash", &["guest-sdk/c/tests/run.sh"], "."),
+        ("bash", &["plugins/redact-customer-c/tests/run.sh"], "."),
+        (
+            "bash",
+            &["guest-sdk/python/test.sh", "plugins/redact-customer-python"],
+            ".",
+        ),
+        (
+            "bash",
+            &["guest-sdk/go/test.sh", "plugins/redact-customer-go"],
+            ".",
+        ),
+        ("go", &["test", "./..."], "guest-sdk/go"),
+    ];
+    for (program, args, folder) in commands {
+        let output = Command::new(program)
+            .args(args)
+            .current_dir(workspace_root().join(folder))
+            .output()
+            .expect("the test command runs");
+        assert!(
+            output.status.success(),
+            "`{program} {}` in {folder} failed:\n{}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
