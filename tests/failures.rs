@@ -247,7 +247,9 @@ pipelines:
         if output.status.code() == Some(2) {
             let report: Value = serde_json::from_slice(&output.stdout).unwrap();
             let partitions = &report["pipelines"][0]["partitions"];
-            if partitions[1]["next_offset"] == 4 {
+            if partitions[1]["next_offset"] == 4
+                && partitions[0]["paused"]["cycles"].as_u64() >= Some(2)
+            {
                 break report;
             }
         }
@@ -269,6 +271,10 @@ pipelines:
     assert_eq!(paused["paused"]["step"], "drop-test-orders");
     assert_eq!(paused["paused"]["kind"], "reject");
     assert_eq!(pipeline_report["partitions"][1]["state"], "running");
+    assert!(
+        pipeline_report["stats"]["retries"].as_u64() >= Some(1),
+        "each pause cycle after the first counts as a retry: {pipeline_report}"
+    );
 
     let table = scratch
         .command()

@@ -158,6 +158,10 @@ impl BatchProcessor {
                         batch.skipped += 1;
                     }
                     OnExhausted::Pause => {
+                        // Each pause cycle after the first is another try of the same event.
+                        if self.pause_failures > 0 {
+                            self.settings.stats.record_retry();
+                        }
                         self.pause_failures += 1;
                         let retry_in = backoff(&policy, self.pause_failures);
                         tracing::error!(

@@ -21,7 +21,7 @@ pub struct StatsSnapshot {
     pub dead_lettered: u64,
     /// Events dropped under `on_exhausted: skip`.
     pub skipped: u64,
-    /// Extra attempts made for failed events.
+    /// Extra attempts made for failed events, including each new cycle of a paused partition.
     pub retries: u64,
 }
 
