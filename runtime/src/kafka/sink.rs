@@ -14,7 +14,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use super::client::LoggingContext;
 use super::window::Acknowledgements;
 use crate::local::NewRecord;
-use crate::pipeline::{SinkTopic, TopicCatalog};
+use crate::pipeline::{PartitionHandle, SinkTopic, TopicCatalog};
 
 /// The Kafka sink: an idempotent producer with `acks=all`, shared by the partition workers.
 pub(crate) struct KafkaSink {
@@ -141,6 +141,10 @@ pub(crate) struct BatchDeliveries {
     resend_at: Option<Instant>,
     /// Names the batch in logs: pipeline, topic, partition and first offset.
     context: (Arc<str>, String, i32, i64),
+    /// The partition's place on the status board, which shows a failing delivery as a pause.
+    status: PartitionHandle,
+    /// Whether a delivery failed since the last report to the status board.
+    reported_failure: bool,
 }
 
 /// Wait before records whose delivery failed are sent again.
@@ -152,8 +156,11 @@ impl BatchDeliveries {
         sink: &Arc<KafkaSink>,
         records: Vec<NewRecord>,
         context: (Arc<str>, String, i32, i64),
+        status: PartitionHandle,
     ) -> Self {
         let mut deliveries = Self {
+            status,
+            reported_failure: false,
             sink: Arc::clone(sink),
             outstanding: Vec::with_capacity(records.len()),
             failed: Vec::new(),
@@ -185,6 +192,9 @@ impl BatchDeliveries {
             %error,
             "cannot deliver an output; nothing past its event is committed, sending it again"
         );
+        self.status
+            .pause(*offset, "sink", "delivery", &error.to_string());
+        self.reported_failure = true;
         self.failed.push(index);
         self.resend_at
             .get_or_insert_with(|| Instant::now() + RESEND_WAIT);
@@ -211,7 +221,12 @@ impl Acknowledgements for BatchDeliveries {
                 self.send_one(index);
             }
         }
-        self.outstanding.is_empty() && self.failed.is_empty()
+        let done = self.outstanding.is_empty() && self.failed.is_empty();
+        if done && self.reported_failure {
+            self.status.resume();
+            self.reported_failure = false;
+        }
+        done
     }
 }
 

@@ -164,6 +164,7 @@ pub(crate) fn run_partition(
                 partition,
                 first_offset,
             ),
+            status.clone(),
         );
         window.push(summary, deliveries);
         *lock(&control.batch_started) = None;
