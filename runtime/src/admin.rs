@@ -195,6 +195,18 @@ fn swap_response(
     (status, Json(body)).into_response()
 }
 
+/// Compares tokens in time that does not depend on where they first differ, so the answer
+/// time does not leak a correct prefix.
+fn same_token(presented: &str, token: &str) -> bool {
+    let (presented, token) = (presented.as_bytes(), token.as_bytes());
+    presented.len() == token.len()
+        && presented
+            .iter()
+            .zip(token)
+            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+            == 0
+}
+
 async fn require_token(
     State(state): State<Arc<AdminState>>,
     request: Request,
@@ -206,7 +218,7 @@ async fn require_token(
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "));
-        if presented != Some(token.as_str()) {
+        if !presented.is_some_and(|presented| same_token(presented, token)) {
             tracing::warn!(path = %request.uri().path(), "admin API request without a valid token");
             return (
                 StatusCode::UNAUTHORIZED,
