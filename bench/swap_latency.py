@@ -6,7 +6,7 @@ orders to keep every partition busy, and swaps the `tag` step between the tag-v1
 test plugins through the admin API. For each swap it records two times, both from the moment
 the request is sent:
 
-- published: the API answered, so the version is compiled, checked and initialised;
+- published: the API responded, so the version is compiled, checked and initialised;
 - switched: every partition reports the new version in `GET /status`, polled every 5 ms.
 
 Usage: bench/swap_latency.py [--swaps N] [--events N] [--partitions N] [--keep]

@@ -35,7 +35,7 @@ const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
 /// Default address of the admin API.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:9710";
 
-/// Environment variable that holds the admin API's bearer token, for the server and the client.
+/// Environment variable that contains the admin API's bearer token, for the server and the client.
 pub const TOKEN_VARIABLE: &str = "WEIR_ADMIN_TOKEN";
 
 /// Settings of the admin API.
@@ -165,9 +165,8 @@ async fn reload_route(State(state): State<Arc<AdminState>>) -> Response {
     swap_response(result)
 }
 
-/// Answers with the changed steps, or with the error and a status code that tells a missing
-/// pipeline or step (404) from a change that needs a restart (409) and a rejected version
-/// (422).
+/// Returns the changed steps, or the error with a status code: 404 for a missing pipeline or
+/// step, 409 for a change that needs a restart and 422 for a rejected version.
 fn swap_response(
     result: Result<Result<Vec<SwapReport>, ControlError>, tokio::task::JoinError>,
 ) -> Response {

@@ -20,8 +20,8 @@ impl AdminClient {
                 "this command needs the admin API of `weir run`; pass --admin with its address"
             );
         };
-        // Swaps compile and initialise the plugin before they answer, which can take a while
-        // for a large component.
+        // A swap compiles and initialises the plugin before it responds, which can take a
+        // while for a large component.
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(300)))
             .http_status_as_error(false)
@@ -30,7 +30,7 @@ impl AdminClient {
         Ok(Self { agent, options })
     }
 
-    /// Sends a GET request and returns the JSON answer.
+    /// Sends a GET request and returns the JSON response.
     pub fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let mut request = self.agent.get(&self.url(path));
         if let Some(token) = &self.options.token {
@@ -40,7 +40,7 @@ impl AdminClient {
         self.read(response)
     }
 
-    /// Sends a POST request with `body` and returns the JSON answer.
+    /// Sends a POST request with `body` and returns the JSON response.
     pub fn post<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,

@@ -40,7 +40,7 @@ pub enum PluginCommand {
     Componentize {
         /// The core module (`.wasm`).
         module: PathBuf,
-        /// Where to write the component.
+        /// Output path of the component.
         #[arg(short, long)]
         output: PathBuf,
     },

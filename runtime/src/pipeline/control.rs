@@ -18,7 +18,7 @@ use super::steps::prepare_step;
 use crate::config::{ConfigErrors, PipelineConfig, load_pipeline_file};
 use crate::plugin::{LogContext, PluginEngine, PluginError, PluginInstance};
 
-/// Where a new plugin version comes from.
+/// The source of a new plugin version.
 #[derive(Debug, Clone)]
 pub enum PluginSource {
     /// A component file on the machine that runs `weir run`.
@@ -40,7 +40,7 @@ pub struct SwapReport {
     pub generation: u64,
 }
 
-/// Why a live change was not applied. The versions that ran before keep running.
+/// The reason a live change was not applied. The versions that ran before keep running.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error("no running pipeline named `{0}`")]

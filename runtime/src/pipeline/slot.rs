@@ -27,7 +27,7 @@ pub struct SwapRecord {
     pub at: String,
     /// Digest of the version that was requested, when it could be read.
     pub digest: Option<String>,
-    /// Why the version was not taken; `None` when it was.
+    /// The reason the version was not taken, or `None` when it was.
     pub error: Option<String>,
 }
 

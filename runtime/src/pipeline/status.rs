@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::slot::{StepSlot, SwapRecord};
 use super::stats::{PipelineStats, StatsSnapshot};
 
-/// What every pipeline and partition of a running process is doing, for `weir status` and the
+/// The state of every pipeline and partition of a running process, for `weir status` and the
 /// admin API. Workers update it once per batch.
 #[derive(Default)]
 pub struct StatusBoard {
@@ -43,7 +43,7 @@ pub struct PipelineReport {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepReport {
     pub name: String,
-    /// Where the running version was loaded from: a file, or the name of an upload.
+    /// Source of the running version: a file, or the name of an upload.
     pub plugin: String,
     pub digest: String,
     /// Grows by one with each published version.
@@ -76,7 +76,7 @@ pub enum PartitionState {
     Paused,
 }
 
-/// Why a partition is paused.
+/// The cause of a partition's pause.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PauseInfo {
     /// Offset of the event that failed.
