@@ -26,4 +26,5 @@ cargo clippy --workspace --all-targets -- -D warnings
 trap '.ci/kafka/kafka.sh stop' EXIT
 export WEIR_TEST_KAFKA="127.0.0.1:${WEIR_KAFKA_PORT:-39092}"
 
-cargo test --workspace
+# --no-fail-fast, so that one failing test binary does not hide the results of the others.
+cargo test --workspace --no-fail-fast

@@ -18,30 +18,54 @@ fn values(records: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-fn spawn_run(scratch: &Scratch, pipeline: &std::path::Path) -> Child {
-    scratch
+/// A `weir run` started by a test, with its log in a file: a pipe that nobody reads while the
+/// process runs fills up and blocks its logging, and with it the pipeline.
+struct Run {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl std::ops::Deref for Run {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.child
+    }
+}
+
+impl std::ops::DerefMut for Run {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+}
+
+fn spawn_run(scratch: &Scratch, pipeline: &std::path::Path) -> Run {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let number = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log = scratch.path().join(format!("run-{number}.log"));
+    let child = scratch
         .command()
         .args(["run", pipeline.to_str().unwrap()])
         .env("WEIR_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
-        .expect("weir run starts")
+        .expect("weir run starts");
+    Run { child, log }
 }
 
-fn terminate(child: Child) -> String {
-    let pid = child.id().to_string();
+fn terminate(mut run: Run) -> String {
+    let pid = run.child.id().to_string();
     let status = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap();
     assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    let log = String::from_utf8_lossy(&output.stderr).to_string();
+    let exit = run.child.wait().unwrap();
+    let log = std::fs::read_to_string(&run.log).unwrap_or_default();
     assert!(
-        output.status.success(),
-        "SIGTERM ends weir run with exit 0: {}\n{log}",
-        output.status
+        exit.success(),
+        "SIGTERM ends weir run with exit 0: {exit}\n{log}"
     );
     log
 }
