@@ -33,6 +33,16 @@ impl std::ops::Deref for Run {
     }
 }
 
+impl Drop for Run {
+    /// Kills a run that a failed assertion left behind, so that it does not outlive the test.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl std::ops::DerefMut for Run {
     fn deref_mut(&mut self) -> &mut Child {
         &mut self.child
