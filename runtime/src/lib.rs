@@ -12,3 +12,4 @@ pub mod local;
 pub mod pipeline;
 pub mod plugin;
 pub mod sample_orders;
+mod sync;

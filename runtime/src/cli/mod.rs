@@ -70,7 +70,15 @@ enum Command {
     },
 }
 
-/// Where the admin API of `weir run` listens, shared by the commands that talk to it.
+/// Parses a `KEY=VALUE` command-line argument, such as a `--config` entry.
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
+/// The address of the admin API of `weir run`, shared by the commands that talk to it.
 #[derive(Debug, clap::Args)]
 struct AdminArgs {
     /// Address of the admin API, or `off` to serve none. Set WEIR_ADMIN_TOKEN to require a

@@ -27,7 +27,7 @@ pub struct TestArgs {
     expect: PathBuf,
 
     /// A config entry passed to the plugin's `init`, as KEY=VALUE; repeatable.
-    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_config)]
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = super::parse_key_value)]
     config: Vec<(String, String)>,
 
     /// Events per `process` call.
@@ -41,13 +41,6 @@ pub struct TestArgs {
 
     #[command(flatten)]
     cache: CacheArgs,
-}
-
-fn parse_config(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
-        _ => Err(format!("`{text}` is not KEY=VALUE")),
-    }
 }
 
 /// Runs a plugin over fixture events, in batches, through the same sandbox as `weir run`

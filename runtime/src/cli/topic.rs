@@ -37,7 +37,7 @@ pub enum TopicCommand {
 
         /// A Kafka topic config as KEY=VALUE, such as `max.message.bytes=2097152`; repeatable
         /// (Kafka only).
-        #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_config)]
+        #[arg(long = "config", value_name = "KEY=VALUE", value_parser = super::parse_key_value)]
         configs: Vec<(String, String)>,
 
         #[command(flatten)]
@@ -109,13 +109,6 @@ pub fn execute(command: TopicCommand) -> anyhow::Result<ExitCode> {
             max,
             data,
         } => consume(&name, partition, from_offset, max, data),
-    }
-}
-
-fn parse_config(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
-        _ => Err(format!("`{text}` is not KEY=VALUE")),
     }
 }
 

@@ -356,8 +356,4 @@ fn sleep_unless_stopped(control: &WorkerControl, wait: Duration) -> bool {
     control.stop.load(Ordering::Acquire)
 }
 
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+pub(crate) use crate::sync::lock;

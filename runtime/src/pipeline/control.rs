@@ -8,15 +8,17 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
 use super::chain::StepSpec;
+use super::runner::same_path;
 use super::slot::{StepSlot, SwapRecord};
 use super::steps::prepare_step;
 use crate::config::{ConfigErrors, PipelineConfig, load_pipeline_file};
 use crate::plugin::{LogContext, PluginEngine, PluginError, PluginInstance};
+use crate::sync::lock;
 
 /// The source of a new plugin version.
 #[derive(Debug, Clone)]
@@ -98,13 +100,6 @@ struct ControlledPipeline {
     steps: Vec<Arc<StepSlot>>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every change leaves the value whole, so a panic elsewhere does not make it unusable.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl PipelineControl {
     /// Creates the controls; `file` is the pipeline file that reloads read.
     pub fn new(engine: PluginEngine, file: Option<PathBuf>) -> Self {
@@ -137,7 +132,7 @@ impl PipelineControl {
         let mut found = Vec::new();
         for (name, pipeline) in &self.pipelines {
             for step in &lock(&pipeline.config).steps {
-                if same_file(&step.plugin.value, path) {
+                if same_path(&step.plugin.value, path) {
                     found.push((name.clone(), step.name.value.clone()));
                 }
             }
@@ -510,11 +505,4 @@ fn step_fingerprint(pipeline: &PipelineConfig, step: &crate::config::StepConfig)
         step.sandbox_limits(&pipeline.limits.value),
         step.grants,
     )
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
 }

@@ -160,7 +160,9 @@ fn lock_group(dir: &Path, group: &str) -> anyhow::Result<std::fs::File> {
     }
 }
 
-fn same_path(a: &Path, b: &Path) -> bool {
+/// Tells whether two paths name the same file or folder, comparing them as written when
+/// either cannot be resolved.
+pub(crate) fn same_path(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,

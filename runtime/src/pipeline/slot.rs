@@ -1,10 +1,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
 use super::chain::StepSpec;
+use crate::sync::lock;
 
 /// Previous versions a step keeps for `weir plugin rollback`.
 const HISTORY_LENGTH: usize = 10;
@@ -39,13 +40,6 @@ impl SwapRecord {
             error,
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Each update leaves the value whole, so a panic elsewhere does not make it unusable.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl StepSlot {

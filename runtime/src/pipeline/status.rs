@@ -93,10 +93,7 @@ pub struct PauseInfo {
 
 impl StatusBoard {
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, PipelineEntry>> {
-        // The map holds plain values that every update leaves consistent.
-        self.pipelines
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.pipelines)
     }
 
     /// Adds a pipeline with no partition yet.

@@ -84,10 +84,7 @@ impl GuestLog {
     }
 
     fn lock(&self) -> MutexGuard<'_, GuestLogState> {
-        // A panic while holding the lock leaves only log buffers behind, which stay usable.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     /// Records the offset of the batch about to be processed.
