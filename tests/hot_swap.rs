@@ -59,7 +59,7 @@ impl Running {
         while !self.weir(&["status"]).status.success() {
             assert!(
                 Instant::now() < deadline,
-                "the admin API never answered: {}",
+                "the admin API never responded: {}",
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(100));

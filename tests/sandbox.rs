@@ -1,5 +1,5 @@
 //! Misbehaving plugins, built from source in the same run: each poison event goes the way the
-//! pipeline's failure policy says, and every other event flows past it in the same process.
+//! pipeline's failure policy sets, and every other event flows past it in the same process.
 
 mod common;
 

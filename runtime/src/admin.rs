@@ -194,7 +194,7 @@ fn swap_response(
     (status, Json(body)).into_response()
 }
 
-/// Compares tokens in time that does not depend on where they first differ, so the answer
+/// Compares tokens in time that does not depend on where they first differ, so the response
 /// time does not leak a correct prefix.
 fn same_token(presented: &str, token: &str) -> bool {
     let (presented, token) = (presented.as_bytes(), token.as_bytes());

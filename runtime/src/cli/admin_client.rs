@@ -78,15 +78,15 @@ impl AdminClient {
             .with_config()
             .limit(64 * 1024 * 1024)
             .read_to_string()
-            .context("cannot read the admin API's answer")?;
+            .context("cannot read the admin API's response")?;
         if !status.is_success() {
             let message = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|value| value["error"].as_str().map(str::to_string))
                 .unwrap_or(body);
-            anyhow::bail!("the admin API answered {status}: {message}");
+            anyhow::bail!("the admin API responded {status}: {message}");
         }
         serde_json::from_str(&body)
-            .context("the admin API answered with JSON this `weir` cannot read")
+            .context("the admin API responded with JSON this `weir` cannot read")
     }
 }

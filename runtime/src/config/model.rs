@@ -99,7 +99,7 @@ pub struct SourceConfig {
     pub max_in_flight_batches: usize,
 }
 
-/// The default of a setting the file leaves out, which has no place in the file.
+/// Returns the default of a setting the file leaves out, with no place in the file.
 fn unlocated<T: Default>() -> Spanned<T> {
     Spanned::new(
         T::default(),
@@ -252,13 +252,13 @@ pub enum DirGrant {
     Detailed(DirGrantDetails),
 }
 
-/// A host folder granted to a plugin, with where the plugin sees it and whether it may write.
+/// A host folder granted to a plugin, with its path inside the plugin and whether it may write.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirGrantDetails {
     /// The host folder, relative to the pipeline file.
     pub path: PathBuf,
-    /// Path under which the plugin sees the folder; defaults to `path` as written.
+    /// Path under which the plugin opens the folder; defaults to `path` as written.
     pub guest: Option<String>,
     #[serde(default)]
     pub writable: bool,

@@ -48,7 +48,7 @@ impl KafkaSink {
         })
     }
 
-    /// Returns the topic's `max.message.bytes`, or `None` when the broker does not say, for
+    /// Returns the topic's `max.message.bytes`, or `None` when the broker does not return it, for
     /// example because the client may not describe topic configs.
     fn topic_max_message_bytes(&self, topic: &str) -> Option<usize> {
         let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));

@@ -19,7 +19,7 @@ pub trait TopicCatalog {
     fn describe_topic(&mut self, topic: &str) -> Result<Option<SinkTopic>, Self::Error>;
 }
 
-/// What the sink accepts on one topic.
+/// The limits of the sink on one topic.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SinkTopic {
     /// Largest record the topic takes, as [`wire_size`] counts it; `None` for no limit beyond

@@ -33,7 +33,7 @@ pub fn backoff(policy: &FailurePolicy, attempt: u32) -> Duration {
     base.mul_f64(factor)
 }
 
-/// Longest error message a dead-letter record carries, so that a plugin's long message cannot
+/// Maximum length of the error message a dead-letter record carries, so that a plugin's long message cannot
 /// make the record too large for the dead-letter topic.
 const MAX_ERROR_HEADER_BYTES: usize = 2048;
 

@@ -20,7 +20,7 @@ pub struct WorkerSettings {
     /// Adds the [`super::VERSION_HEADER`] header to every output.
     pub version_header: bool,
     pub stats: Arc<PipelineStats>,
-    /// Where the partition workers report their state.
+    /// The status board that the partition workers report their state to.
     pub status: Arc<StatusBoard>,
 }
 

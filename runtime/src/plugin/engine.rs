@@ -35,7 +35,7 @@ impl PluginEngine {
     /// when it is `None`.
     ///
     /// With `meter_fuel`, compiled code counts the instructions it runs, so that steps may set
-    /// a fuel limit. Metering slows every plugin down, so it is on only when a step asks.
+    /// a fuel limit. Metering slows every plugin down, so it is on only when a step sets a fuel limit.
     pub fn new(cache_dir: Option<PathBuf>, meter_fuel: bool) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);

@@ -9,7 +9,7 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 /// streams together; the rest are counted and reported.
 const LINES_PER_SECOND: u32 = 100;
 
-/// Longest line kept from a standard stream; a longer one is cut there, so a plugin that never
+/// Maximum length of a line kept from a standard stream; a longer one is cut there, so a plugin that never
 /// writes a newline cannot grow the buffer without bound.
 const MAX_LINE_BYTES: usize = 4096;
 
@@ -37,7 +37,7 @@ pub(crate) enum GuestLevel {
     Error,
 }
 
-/// Where a guest line came from.
+/// The source of a guest line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum GuestSource {
     Log,
@@ -55,7 +55,7 @@ impl GuestSource {
     }
 }
 
-/// Everything one plugin instance says, turned into `tracing` events with its context.
+/// Everything one plugin instance logs or writes, turned into `tracing` events with its context.
 ///
 /// Cloning shares the state, so the log import and both standard streams count against one
 /// rate limit and see the same offset.
