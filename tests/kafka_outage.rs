@@ -18,7 +18,7 @@ fn port() -> u16 {
     std::env::var("WEIR_TEST_OUTAGE_PORT")
         .ok()
         .and_then(|port| port.parse().ok())
-        .unwrap_or(39292)
+        .unwrap_or(19292)
 }
 
 /// Runs `.ci/kafka/kafka.sh` for this test's broker; stops the broker when dropped.

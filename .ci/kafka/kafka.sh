@@ -29,7 +29,9 @@ kafka_home=${WEIR_KAFKA_HOME:-$HOME/.cache/weir/kafka-$kafka_version}
 libs_dir=$kafka_home/libs
 install_marker=$kafka_home/install-complete
 
-port=${WEIR_KAFKA_PORT:-39092}
+# Below Linux's default ephemeral range (32768 to 60999): a port inside it can already be
+# the local end of some client connection, and then the broker cannot bind it.
+port=${WEIR_KAFKA_PORT:-19092}
 if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1024 || port > 65534)); then
     die "invalid WEIR_KAFKA_PORT '$port': expected a port from 1024 to 65534 (the controller uses the next port)"
 fi
@@ -189,8 +191,41 @@ is_broker_ready() {
         >/dev/null 2>&1
 }
 
+# True if a connected socket uses the port as its local end. Java binds over TIME_WAIT
+# sockets but not over these. Without `ss` the check is skipped.
+is_port_held() {
+    command -v ss >/dev/null || return 1
+    [[ -n $(ss -Htn "( sport = :$1 )" 2>/dev/null) ]]
+}
+
+# Warns when a port lies in the range the kernel hands out to outgoing connections: any
+# client on the machine may hold it at the moment the broker binds.
+warn_if_ephemeral() {
+    local range_file=/proc/sys/net/ipv4/ip_local_port_range low high busy_port
+    [[ -r $range_file ]] || return 0
+    read -r low high <"$range_file"
+    for busy_port in "$port" "$controller_port"; do
+        if ((busy_port >= low && busy_port <= high)); then
+            log "warning: port $busy_port lies in the ephemeral port range $low-$high, so an outgoing connection may hold it and the broker may fail to bind it. Set WEIR_KAFKA_PORT below $low."
+        fi
+    done
+}
+
+# Names the ports when the broker stopped because it could not bind a listener, a
+# known cause of a broker exiting during start-up.
+explain_bind_failure() {
+    [[ -s $server_log ]] || return 0
+    if grep -q 'Address already in use' "$server_log" "$broker_stdout" 2>/dev/null; then
+        log "error: the broker could not bind 127.0.0.1:$port or 127.0.0.1:$controller_port: another socket holds it. Set WEIR_KAFKA_PORT to a free port below the ephemeral range."
+    fi
+}
+
 print_log_tail() {
     local file
+    if [[ -s $server_log ]] && grep -qE ' (ERROR|FATAL) ' "$server_log"; then
+        log "first errors in $server_log:"
+        grep -m 20 -E ' (ERROR|FATAL) |^Caused by:' "$server_log" >&2
+    fi
     for file in "$broker_stdout" "$server_log"; do
         [[ -s $file ]] || continue
         log "last 40 lines of $file:"
@@ -264,6 +299,7 @@ wait_until_ready() {
         if ! kill -0 "$pid" 2>/dev/null; then
             log "error: the broker (PID $pid) exited during start-up"
             print_log_tail
+            explain_bind_failure
             rm -f "$pid_file"
             return 1
         fi
@@ -299,8 +335,12 @@ start_broker() {
         if is_port_open "$busy_port"; then
             die "port $busy_port on 127.0.0.1 is in use by a process that this script did not start. Stop it or set WEIR_KAFKA_PORT to another port."
         fi
+        if is_port_held "$busy_port"; then
+            die "port $busy_port on 127.0.0.1 is the local end of an open connection, so the broker cannot bind it. Wait for that connection to close or set WEIR_KAFKA_PORT to a port below the ephemeral range."
+        fi
     done
 
+    warn_if_ephemeral
     write_configs
     if [[ ${1:-} == resume ]]; then
         [[ -f $kraft_log_dir/meta.properties ]] ||

@@ -297,7 +297,7 @@ pub fn kafka_brokers() -> String {
         panic!(
             "WEIR_TEST_KAFKA is not set; run the tests with `bash scripts/test.sh`, which starts \
              a Kafka broker, or start one with `.ci/kafka/kafka.sh start` and set \
-             WEIR_TEST_KAFKA=127.0.0.1:39092"
+             WEIR_TEST_KAFKA=127.0.0.1:19092"
         )
     })
 }
