@@ -8,9 +8,14 @@ mod cli;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    cli::init_tracing(&args);
+    let log_guard = cli::init_tracing(&args);
 
-    match cli::execute(args) {
+    let result = cli::execute(args);
+
+    // Writes the buffered log lines first, so that the error below comes last.
+    drop(log_guard);
+
+    match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");

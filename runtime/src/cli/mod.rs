@@ -15,8 +15,10 @@ mod validate;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use tracing_appender::non_blocking::{ErrorCounter, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 /// Runs chains of WebAssembly plugins over partitioned event streams.
@@ -143,9 +145,20 @@ impl CacheArgs {
     }
 }
 
+/// Maximum of log lines buffered while standard error is slow or unread. Beyond it, lines are
+/// dropped so that the pipelines never wait for the log (about 5 MB at 300 bytes a line).
+const LOG_BUFFER_LINES: usize = 16_384;
+
+/// How often the count of dropped log lines is checked and reported.
+const DROPPED_LOG_CHECK: Duration = Duration::from_secs(10);
+
 /// Sends logs to standard error, so that commands such as `topic consume` keep standard
 /// output for their data.
-pub fn init_tracing(cli: &Cli) {
+///
+/// A background thread writes the lines, because an unread standard error would otherwise
+/// block every thread that logs, and with them the pipelines. Keep the returned guard until
+/// the process ends, because dropping it writes the buffered lines.
+pub fn init_tracing(cli: &Cli) -> WorkerGuard {
     let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|error| {
         eprintln!(
             "warning: invalid log filter `{}` ({error}); using `info`",
@@ -153,13 +166,50 @@ pub fn init_tracing(cli: &Cli) {
         );
         EnvFilter::new("info")
     });
+
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_BUFFER_LINES)
+        .lossy(true)
+        .thread_name("weir-log")
+        .finish(std::io::stderr());
+    let dropped = writer.error_counter();
+
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal());
     match cli.log_format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+
+    report_dropped_lines(dropped);
+    guard
+}
+
+/// Logs, at most every few seconds, how many log lines were dropped since the last report, so
+/// that a reader of the log can tell where it has gaps.
+fn report_dropped_lines(counter: ErrorCounter) {
+    let spawned = std::thread::Builder::new()
+        .name("weir-log-drops".into())
+        .spawn(move || {
+            let mut reported = 0;
+            loop {
+                std::thread::sleep(DROPPED_LOG_CHECK);
+
+                let dropped = counter.dropped_lines();
+                if dropped > reported {
+                    tracing::warn!(
+                        dropped = dropped - reported,
+                        total_dropped = dropped,
+                        "log lines dropped because standard error is not read fast enough"
+                    );
+                    reported = dropped;
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "failed to start the thread that reports dropped log lines");
     }
 }
 
