@@ -132,6 +132,22 @@ fn assert_template_works(scratch: &Scratch, language: &str, build_it: impl Fn(&P
     ]);
     assert!(created.status.success(), "{created:?}");
 
+    // The templates of languages whose SDK has a `test.sh` ship unit tests that it runs.
+    let unit_tests = workspace_root().join(format!("guest-sdk/{language}/test.sh"));
+    if unit_tests.exists() {
+        let output = Command::new("bash")
+            .arg(&unit_tests)
+            .arg(&project)
+            .output()
+            .expect("bash runs");
+        assert!(
+            output.status.success(),
+            "the {language} template's unit tests fail:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     let component = build_it(&project);
     let output = scratch.run(&[
         "test",
