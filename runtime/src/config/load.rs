@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use serde_saphyr::{Location, Spanned};
 
 use super::error::{ConfigError, ConfigErrors};
+use super::locate::{Place, key_at, key_in_block, value_at};
 use super::model::{
     DirGrant, DirGrantDetails, FailurePolicy, Limits, OnExhausted, PipelineFile, SinkKind,
     SourceKind, StepConfig,
@@ -32,19 +33,32 @@ pub fn load_pipeline_file(path: &Path) -> Result<PipelineFile, ConfigErrors> {
 /// Parses and checks the text of a pipeline file named `path`.
 pub fn parse_pipeline_file(path: &Path, text: &str) -> Result<PipelineFile, ConfigErrors> {
     let mut file: PipelineFile = serde_saphyr::from_str(text).map_err(|error| {
-        let location = error.location();
+        let place = error.location().map(|location| Place {
+            line: location.line(),
+            column: location.column(),
+        });
+        let message = syntax_message(&error);
+        let key = place.and_then(|place| key_at(text, place));
+        let message = match place.and_then(|place| value_at(text, place)) {
+            Some(value) => match expected_scalar(&message) {
+                Some(expected) => format!("invalid value `{value}`: expected {expected}"),
+                None => message,
+            },
+            None => message,
+        };
         ConfigErrors(vec![ConfigError {
             file: path.to_path_buf(),
-            line: location.map(|location| location.line()),
-            column: location.map(|location| location.column()),
-            key: None,
-            message: syntax_message(&error),
+            line: place.map(|place| place.line),
+            column: place.map(|place| place.column),
+            key,
+            message,
         }])
     })?;
 
     let base = path.parent().unwrap_or(Path::new("."));
     let mut checker = Checker {
         file: path.to_path_buf(),
+        text,
         errors: Vec::new(),
     };
     checker.check(&mut file, base);
@@ -73,12 +87,33 @@ fn syntax_message(error: &serde_saphyr::Error) -> String {
         .to_string()
 }
 
-struct Checker {
+/// Returns what the parser expected when its message is about a scalar of the wrong type,
+/// such as `invalid u64`, which does not show the value it rejected.
+fn expected_scalar(message: &str) -> Option<&'static str> {
+    match message.strip_prefix("invalid ")? {
+        "u8" | "u16" | "u32" | "u64" | "usize" => Some("a whole number, 0 or more"),
+        "i8" | "i16" | "i32" | "i64" | "isize" => Some("a whole number"),
+        "f32" | "f64" => Some("a number"),
+        "bool" => Some("`true` or `false`"),
+        _ => None,
+    }
+}
+
+/// A problem with a failure policy or sandbox limits, before it is placed in the file.
+#[derive(Debug, PartialEq, Eq)]
+struct Finding {
+    /// The keys that can cause it, the one to report first.
+    keys: &'static [&'static str],
+    message: String,
+}
+
+struct Checker<'a> {
     file: PathBuf,
+    text: &'a str,
     errors: Vec<ConfigError>,
 }
 
-impl Checker {
+impl Checker<'_> {
     fn error_at(&mut self, location: Location, key: String, message: String) {
         let known = location != Location::UNKNOWN;
         self.errors.push(ConfigError {
@@ -197,17 +232,11 @@ impl Checker {
                 self.error_at(location, format!("{prefix}.steps"), message);
             }
             let failure_at = located(&pipeline.failure, &pipeline.name);
-            self.check_failure(
-                &pipeline.failure.value,
-                failure_at,
-                format!("{prefix}.failure"),
-            );
+            let findings = failure_findings(&pipeline.failure.value);
+            self.report(failure_at, &format!("{prefix}.failure"), findings);
             let limits_at = located(&pipeline.limits, &pipeline.name);
-            self.check_limits(
-                &pipeline.limits.value,
-                limits_at,
-                format!("{prefix}.limits"),
-            );
+            let findings = limits_findings(&pipeline.limits.value);
+            self.report(limits_at, &format!("{prefix}.limits"), findings);
 
             let mut step_names = HashSet::new();
             for (step_index, step) in pipeline.steps.iter_mut().enumerate() {
@@ -231,15 +260,24 @@ impl Checker {
                     self.error(&step.plugin, format!("{step_prefix}.plugin"), message);
                 }
 
+                // The pipeline's own problems are reported once, at the pipeline.
                 if let Some(failure) = &step.failure {
-                    let policy = step.failure_policy(&pipeline.failure.value);
+                    let inherited = failure_findings(&pipeline.failure.value);
+                    let findings = failure_findings(&step.failure_policy(&pipeline.failure.value))
+                        .into_iter()
+                        .filter(|finding| !inherited.contains(finding))
+                        .collect();
                     let at = located(failure, &step.name);
-                    self.check_failure(&policy, at, format!("{step_prefix}.failure"));
+                    self.report(at, &format!("{step_prefix}.failure"), findings);
                 }
                 if let Some(limits) = &step.limits {
-                    let merged = step.sandbox_limits(&pipeline.limits.value);
+                    let inherited = limits_findings(&pipeline.limits.value);
+                    let findings = limits_findings(&step.sandbox_limits(&pipeline.limits.value))
+                        .into_iter()
+                        .filter(|finding| !inherited.contains(finding))
+                        .collect();
                     let at = located(limits, &step.name);
-                    self.check_limits(&merged, at, format!("{step_prefix}.limits"));
+                    self.report(at, &format!("{step_prefix}.limits"), findings);
                 }
                 self.check_grants(step, base, &step_prefix);
             }
@@ -308,25 +346,32 @@ impl Checker {
         }
     }
 
-    fn check_failure(&mut self, policy: &FailurePolicy, at: Location, key: String) {
-        if policy.max_attempts == 0 {
-            let message = "max_attempts is 0; use 1 or more (1 means no retry)".into();
-            self.error_at(at, format!("{key}.max_attempts"), message);
-        }
-        if policy.initial_backoff > policy.max_backoff {
-            let message = "initial_backoff is longer than max_backoff".into();
-            self.error_at(at, format!("{key}.initial_backoff"), message);
-        }
-        if policy.on_exhausted == Some(OnExhausted::DeadLetter)
-            && policy.dead_letter_topic.is_none()
-        {
-            let message = "is `dead-letter` but no dead_letter_topic is set".into();
-            self.error_at(at, format!("{key}.on_exhausted"), message);
-        }
-        if let Some(topic) = &policy.dead_letter_topic
-            && let Err(message) = check_topic_name(topic)
-        {
-            self.error_at(at, format!("{key}.dead_letter_topic"), message);
+    /// Reports each finding at the first of its keys that the block starting at `block`
+    /// sets, or at the block when it sets none of them.
+    fn report(&mut self, block: Location, prefix: &str, findings: Vec<Finding>) {
+        let block_place = Place {
+            line: block.line(),
+            column: block.column(),
+        };
+        for finding in findings {
+            let found = finding.keys.iter().find_map(|key| {
+                key_in_block(self.text, block_place, key).map(|place| (*key, place))
+            });
+            match found {
+                Some((key, place)) => {
+                    self.errors.push(ConfigError {
+                        file: self.file.clone(),
+                        line: Some(place.line),
+                        column: Some(place.column),
+                        key: Some(format!("{prefix}.{key}")),
+                        message: finding.message,
+                    });
+                }
+                None => {
+                    let key = format!("{prefix}.{}", finding.keys[0]);
+                    self.error_at(block, key, finding.message);
+                }
+            }
         }
     }
 
@@ -375,26 +420,76 @@ impl Checker {
             }
         }
     }
+}
 
-    fn check_limits(&mut self, limits: &Limits, at: Location, key: String) {
-        if limits.call_timeout.as_millis() < 10 {
-            let message = "call_timeout is below 10ms, the deadline clock's resolution".into();
-            self.error_at(at, format!("{key}.call_timeout"), message);
-        }
-        if limits.fuel == Some(0) {
-            let message = "fuel is 0, which stops every call at once; remove it to turn fuel \
-                           metering off"
-                .into();
-            self.error_at(at, format!("{key}.fuel"), message);
-        }
-        if limits.max_memory.as_u64() < 1 << 20 {
-            let message = format!(
+/// Returns the problems of a failure policy.
+fn failure_findings(policy: &FailurePolicy) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if policy.max_attempts == 0 {
+        findings.push(Finding {
+            keys: &["max_attempts"],
+            message: "max_attempts is 0; use 1 or more (1 means no retry)".into(),
+        });
+    }
+    if policy.initial_backoff > policy.max_backoff {
+        findings.push(Finding {
+            keys: &["initial_backoff", "max_backoff"],
+            message: format!(
+                "initial_backoff ({}) is longer than max_backoff ({}); shorten it or raise \
+                 max_backoff",
+                humantime::format_duration(policy.initial_backoff),
+                humantime::format_duration(policy.max_backoff)
+            ),
+        });
+    }
+    if policy.on_exhausted == Some(OnExhausted::DeadLetter) && policy.dead_letter_topic.is_none() {
+        findings.push(Finding {
+            keys: &["on_exhausted"],
+            message: "is `dead-letter` but no dead_letter_topic is set; set one or choose \
+                      `pause` or `skip`"
+                .into(),
+        });
+    }
+    if let Some(topic) = &policy.dead_letter_topic
+        && let Err(message) = check_topic_name(topic)
+    {
+        findings.push(Finding {
+            keys: &["dead_letter_topic"],
+            message,
+        });
+    }
+    findings
+}
+
+/// Returns the problems of sandbox limits.
+fn limits_findings(limits: &Limits) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if limits.call_timeout.as_millis() < 10 {
+        findings.push(Finding {
+            keys: &["call_timeout"],
+            message:
+                "call_timeout is below 10ms, the deadline clock's resolution; use 10ms or more"
+                    .into(),
+        });
+    }
+    if limits.fuel == Some(0) {
+        findings.push(Finding {
+            keys: &["fuel"],
+            message: "fuel is 0, which stops every call at once; remove it to turn fuel \
+                      metering off"
+                .into(),
+        });
+    }
+    if limits.max_memory.as_u64() < 1 << 20 {
+        findings.push(Finding {
+            keys: &["max_memory"],
+            message: format!(
                 "max_memory is {}; a plugin needs at least 1 MiB",
                 limits.max_memory
-            );
-            self.error_at(at, format!("{key}.max_memory"), message);
-        }
+            ),
+        });
     }
+    findings
 }
 
 /// Returns where `setting` is in the file, or where its owner is when the file leaves the
@@ -501,6 +596,49 @@ pipelines:
         assert!(
             keys.contains(&"pipelines[0].steps[0].grants.env[0]"),
             "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn policy_errors_point_at_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = PIPELINE
+            .replace("max_attempts: 5", "max_attempts: 0")
+            .replace(
+                "        limits: { fuel: 1000 }",
+                "        limits:\n          call_timeout: 1s\n          fuel: 0",
+            );
+        let errors = parse(dir.path(), &text).unwrap_err().0;
+        let placed: Vec<(Option<u64>, Option<u64>, Option<&str>)> = errors
+            .iter()
+            .map(|error| (error.line, error.column, error.key.as_deref()))
+            .collect();
+
+        assert_eq!(
+            placed,
+            [
+                (Some(6), Some(41), Some("pipelines[0].failure.max_attempts")),
+                (
+                    Some(14),
+                    Some(11),
+                    Some("pipelines[0].steps[0].limits.fuel")
+                ),
+            ],
+            "the step overrides max_attempts, so only the pipeline reports it: {errors:?}"
+        );
+    }
+
+    #[test]
+    fn type_error_names_key_and_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = PIPELINE.replace("fuel: 1000", "fuel: lots");
+        let error = &parse(dir.path(), &text).unwrap_err().0[0];
+
+        assert_eq!(error.line, Some(12));
+        assert_eq!(error.key.as_deref(), Some("fuel"));
+        assert_eq!(
+            error.message,
+            "invalid value `lots`: expected a whole number, 0 or more"
         );
     }
 }
