@@ -130,6 +130,19 @@ impl Running {
             .collect()
     }
 
+    /// Waits until the step's live version has the given generation (0 is the one at start).
+    fn wait_for_generation(&self, generation: u64) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while running_generation(&self.status()) != Some(generation) {
+            assert!(
+                Instant::now() < deadline,
+                "the step never reached generation {generation}: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn status(&self) -> Value {
         let output = self.weir(&["status", "--json"]);
         serde_json::from_slice(&output.stdout).unwrap()
@@ -162,6 +175,10 @@ impl Drop for Running {
             let _ = child.wait();
         }
     }
+}
+
+fn running_generation(status: &Value) -> Option<u64> {
+    status["pipelines"][0]["steps"][0]["generation"].as_u64()
 }
 
 fn pipeline_yaml(scratch: &Scratch, plugin_path: &Path, batch_size: usize) -> String {
@@ -293,20 +310,43 @@ fn replaced_plugin_file_is_swapped_in() {
     let staged = folder.path().join("tag.wasm.new");
     std::fs::copy(plugin("tag-v2"), &staged).unwrap();
     std::fs::rename(&staged, &deployed).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while running.status()["pipelines"][0]["steps"][0]["generation"] != 1 {
-        assert!(
-            Instant::now() < deadline,
-            "the new file was not swapped in: {}",
-            running.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    running.wait_for_generation(1);
     running.produce_and_wait(200);
 
     let tags = running.tags();
     assert_eq!(tags_from(&tags, 0), ["v1", "v2"]);
     assert_eq!(tags_from(&tags, 200), ["v2"]);
+    running.stop();
+}
+
+#[test]
+fn reloaded_plugin_folder_is_watched() {
+    let first = tempfile::tempdir().unwrap();
+    let second = tempfile::tempdir().unwrap();
+    let deployed = first.path().join("tag.wasm");
+    std::fs::copy(plugin("tag-v1"), &deployed).unwrap();
+    let mut running = Running::start(&deployed, &[]);
+    running.produce_and_wait(100);
+
+    // Saving the pipeline file reloads it, which moves the step to a folder not watched yet.
+    let moved = second.path().join("tag.wasm");
+    std::fs::copy(plugin("tag-v2"), &moved).unwrap();
+    let yaml = pipeline_yaml(&running.scratch, &moved, 50);
+    std::fs::write(&running.pipeline, &yaml).unwrap();
+    running.wait_for_generation(1);
+    running.produce_and_wait(100);
+
+    // A new version deployed into that folder is swapped in.
+    let staged = second.path().join("tag.wasm.new");
+    std::fs::copy(plugin("tag-v1"), &staged).unwrap();
+    std::fs::rename(&staged, &moved).unwrap();
+    running.wait_for_generation(2);
+    running.produce_and_wait(100);
+
+    let tags = running.tags();
+    assert_eq!(tags_from(&tags, 0), ["v1", "v2", "v1"]);
+    assert_eq!(tags_from(&tags, 100), ["v2", "v1"]);
+    assert_eq!(tags_from(&tags, 200), ["v1"]);
     running.stop();
 }
 

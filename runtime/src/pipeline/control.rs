@@ -92,7 +92,13 @@ pub struct PipelineControl {
     pipelines: BTreeMap<String, ControlledPipeline>,
     /// Serialises changes, so they are published in the order they were requested.
     serial: Mutex<()>,
+    /// Functions run after each reload that took effect, such as the file watch adding the
+    /// folders of moved plugins.
+    reload_listeners: Mutex<Vec<ReloadListener>>,
 }
+
+/// A function called with the controls after a reload took effect.
+pub type ReloadListener = Box<dyn Fn(&PipelineControl) + Send + Sync>;
 
 struct ControlledPipeline {
     /// The configuration the running versions were built from, for reloads to compare with.
@@ -108,7 +114,13 @@ impl PipelineControl {
             file,
             pipelines: BTreeMap::new(),
             serial: Mutex::new(()),
+            reload_listeners: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Registers `listener` to run after every reload that took effect.
+    pub fn on_reload(&self, listener: ReloadListener) {
+        lock(&self.reload_listeners).push(listener);
     }
 
     /// Adds a running pipeline with the slots of its steps.
@@ -320,6 +332,9 @@ impl PipelineControl {
             }
         }
         tracing::info!(file = %file.display(), changed_steps = reports.len(), "reloaded the pipeline file");
+        for listener in lock(&self.reload_listeners).iter() {
+            listener(self);
+        }
         Ok(reports)
     }
 

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 
 use super::control::{PipelineControl, PluginSource};
+use crate::sync::lock;
 
 /// How long a file must stay unchanged before it is read, so that a file still being written
 /// is not loaded half-done.
@@ -17,28 +18,26 @@ const SETTLE_TIME: Duration = Duration::from_millis(500);
 
 /// A running watch; dropping it stops watching.
 pub struct FileWatch {
-    _debouncer: Debouncer<RecommendedWatcher>,
+    _folders: Arc<WatchedFolders>,
 }
 
-/// Starts watching every plugin file of `control`, and its pipeline file.
-///
-/// NOTE: the folders are chosen at start. A reload that points a step at a plugin in another
-/// folder works, but later changes to that file go unnoticed until a restart.
-///
-/// Folders are watched rather than files, because deploy tools often replace a file by
-/// renaming a new one over it, which ends a watch on the file itself.
-pub fn watch_files(control: Arc<PipelineControl>) -> anyhow::Result<FileWatch> {
-    let handler_control = Arc::clone(&control);
-    let mut debouncer = new_debouncer(SETTLE_TIME, move |result: DebounceEventResult| {
-        handle_events(&handler_control, result)
-    })?;
+/// The watcher and the folders it watches. A reload can point a step at a plugin in a folder
+/// not watched yet, so folders are added while running.
+struct WatchedFolders {
+    debouncer: Mutex<Debouncer<RecommendedWatcher>>,
+    folders: Mutex<BTreeSet<PathBuf>>,
+}
 
-    let mut watched = BTreeSet::new();
-    let mut files = control.plugin_files();
-    files.extend(control.file().map(Path::to_path_buf));
-    for file in files {
-        let folder = folder_of(&file);
-        if watched.insert(folder.clone()) {
+impl WatchedFolders {
+    /// Watches the folder of each file in `files` that is not watched yet.
+    fn add(&self, files: impl IntoIterator<Item = PathBuf>) -> anyhow::Result<()> {
+        let mut debouncer = lock(&self.debouncer);
+        let mut folders = lock(&self.folders);
+        for file in files {
+            let folder = folder_of(&file);
+            if folders.contains(&folder) {
+                continue;
+            }
             debouncer
                 .watcher()
                 .watch(&folder, RecursiveMode::NonRecursive)
@@ -49,12 +48,44 @@ pub fn watch_files(control: Arc<PipelineControl>) -> anyhow::Result<FileWatch> {
                     )
                 })?;
             tracing::info!(folder = %folder.display(), "watching for changed plugin and pipeline files");
+            folders.insert(folder);
         }
+        Ok(())
     }
+}
 
-    Ok(FileWatch {
-        _debouncer: debouncer,
-    })
+/// Starts watching every plugin file of `control`, and its pipeline file. After a reload, the
+/// folders of plugins that the reload named are watched too.
+///
+/// Folders are watched rather than files, because deploy tools often replace a file by
+/// renaming a new one over it, which ends a watch on the file itself.
+pub fn watch_files(control: Arc<PipelineControl>) -> anyhow::Result<FileWatch> {
+    let handler_control = Arc::clone(&control);
+    let debouncer = new_debouncer(SETTLE_TIME, move |result: DebounceEventResult| {
+        handle_events(&handler_control, result)
+    })?;
+    let watched = Arc::new(WatchedFolders {
+        debouncer: Mutex::new(debouncer),
+        folders: Mutex::new(BTreeSet::new()),
+    });
+
+    let mut files = control.plugin_files();
+    files.extend(control.file().map(Path::to_path_buf));
+    watched.add(files)?;
+
+    // A weak reference, because the watcher's handler holds the controls: a strong one would
+    // keep both alive after the watch is dropped.
+    let listener_folders = Arc::downgrade(&watched);
+    control.on_reload(Box::new(move |control| {
+        let Some(folders) = listener_folders.upgrade() else {
+            return;
+        };
+        if let Err(error) = folders.add(control.plugin_files()) {
+            tracing::error!(%error, "a reloaded step's plugin folder is not watched; changes to its file need `weir plugin swap`");
+        }
+    }));
+
+    Ok(FileWatch { _folders: watched })
 }
 
 fn folder_of(file: &Path) -> PathBuf {
