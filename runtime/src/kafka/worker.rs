@@ -87,11 +87,23 @@ pub(crate) fn run_partition(
     );
 
     let status = processor.status().clone();
+    let offsets = OffsetStore {
+        consumer: &consumer,
+        topic: &topic,
+        partition,
+        control: &control,
+        shared: &shared,
+    };
     let mut next_offset: Option<i64> = None;
+    let mut shown_offset: Option<i64> = None;
     let mut window = InFlightWindow::new(shared.max_in_flight_batches);
     while !control.stop.load(Ordering::Acquire) {
-        if let Some(offset) = next_offset {
+        // Only a change is written, because idle turns come every poll timeout.
+        if next_offset != shown_offset
+            && let Some(offset) = next_offset
+        {
             status.set_next_offset(offset);
+            shown_offset = next_offset;
         }
         let events = match read_batch(&queue, shared.settings.batch_size) {
             Ok(events) => events,
@@ -101,16 +113,7 @@ pub(crate) fn run_partition(
             }
         };
         if events.is_empty() {
-            if !settle(
-                &mut window,
-                &consumer,
-                &topic,
-                partition,
-                &control,
-                &shared,
-                &mut next_offset,
-                Until::Now,
-            ) {
+            if !offsets.settle(&mut window, &mut next_offset, Until::Now) {
                 break;
             }
             if shared.stop_at_end && window.is_empty() {
@@ -176,16 +179,7 @@ pub(crate) fn run_partition(
         } else {
             Until::Room
         };
-        if !settle(
-            &mut window,
-            &consumer,
-            &topic,
-            partition,
-            &control,
-            &shared,
-            &mut next_offset,
-            until,
-        ) {
+        if !offsets.settle(&mut window, &mut next_offset, until) {
             break;
         }
 
@@ -206,22 +200,13 @@ pub(crate) fn run_partition(
 
     // Stopping: wait for the outputs already sent, so their offsets are stored before the
     // commit that follows. A revoke ends the wait and stores nothing more.
-    settle(
-        &mut window,
-        &consumer,
-        &topic,
-        partition,
-        &control,
-        &shared,
-        &mut next_offset,
-        Until::Empty,
-    );
+    offsets.settle(&mut window, &mut next_offset, Until::Empty);
 
     tracing::info!(%pipeline, %topic, partition, "partition worker stopped");
     let _ = done.send(());
 }
 
-/// How long [`settle`] waits.
+/// How long [`OffsetStore::settle`] waits.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Until {
     /// Not at all: store what is acknowledged now.
@@ -232,53 +217,60 @@ enum Until {
     Empty,
 }
 
-/// Stores the offset of the window's acknowledged prefix, waiting as `until` sets. Returns
-/// `false` when the partition was revoked, after which nothing more may be stored.
-#[allow(clippy::too_many_arguments)]
-fn settle(
-    window: &mut InFlightWindow<BatchDeliveries>,
-    consumer: &BaseConsumer<WeirContext>,
-    topic: &str,
+/// Where one partition worker stores the offsets of acknowledged batches.
+struct OffsetStore<'a> {
+    consumer: &'a BaseConsumer<WeirContext>,
+    topic: &'a str,
     partition: i32,
-    control: &WorkerControl,
-    shared: &WorkerShared,
-    next_offset: &mut Option<i64>,
-    until: Until,
-) -> bool {
-    loop {
-        if let Some(acknowledged) = window.take_acknowledged() {
-            let revoked = lock(&control.revoked);
-            if *revoked {
+    control: &'a WorkerControl,
+    shared: &'a WorkerShared,
+}
+
+impl OffsetStore<'_> {
+    /// Stores the offset of the window's acknowledged prefix, waiting as `until` sets.
+    /// Returns `false` when the partition was revoked, after which nothing more may be stored.
+    fn settle(
+        &self,
+        window: &mut InFlightWindow<BatchDeliveries>,
+        next_offset: &mut Option<i64>,
+        until: Until,
+    ) -> bool {
+        let (topic, partition) = (self.topic, self.partition);
+        loop {
+            if let Some(acknowledged) = window.take_acknowledged() {
+                let revoked = lock(&self.control.revoked);
+                if *revoked {
+                    return false;
+                }
+                if let Some(last_offset) = acknowledged.last_offset {
+                    // librdkafka commits the stored offset plus one: the next event to read.
+                    if let Err(error) = self.consumer.store_offset(topic, partition, last_offset) {
+                        tracing::warn!(pipeline = %self.shared.settings.pipeline, topic, partition, offset = last_offset, %error, "cannot store the offset");
+                    }
+                    *next_offset = Some(last_offset + 1);
+                }
+                drop(revoked);
+                self.shared.settings.stats.record_commit(
+                    acknowledged.handled,
+                    acknowledged.outputs,
+                    acknowledged.dead_lettered,
+                    acknowledged.skipped,
+                );
+            }
+
+            let satisfied = match until {
+                Until::Now => true,
+                Until::Room => !window.is_full(),
+                Until::Empty => window.is_empty(),
+            };
+            if satisfied {
+                return true;
+            }
+            if *lock(&self.control.revoked) {
                 return false;
             }
-            if let Some(last_offset) = acknowledged.last_offset {
-                // librdkafka commits the stored offset plus one: the next event to read.
-                if let Err(error) = consumer.store_offset(topic, partition, last_offset) {
-                    tracing::warn!(pipeline = %shared.settings.pipeline, topic, partition, offset = last_offset, %error, "cannot store the offset");
-                }
-                *next_offset = Some(last_offset + 1);
-            }
-            drop(revoked);
-            shared.settings.stats.record_commit(
-                acknowledged.handled,
-                acknowledged.outputs,
-                acknowledged.dead_lettered,
-                acknowledged.skipped,
-            );
+            std::thread::sleep(ACK_POLL_INTERVAL);
         }
-
-        let satisfied = match until {
-            Until::Now => true,
-            Until::Room => !window.is_full(),
-            Until::Empty => window.is_empty(),
-        };
-        if satisfied {
-            return true;
-        }
-        if *lock(&control.revoked) {
-            return false;
-        }
-        std::thread::sleep(ACK_POLL_INTERVAL);
     }
 }
 
