@@ -98,7 +98,7 @@ pub(crate) fn run_partition(
     let mut shown_offset: Option<i64> = None;
     let mut window = InFlightWindow::new(shared.max_in_flight_batches);
     while !control.stop.load(Ordering::Acquire) {
-        // Only a change is written, because idle turns come every poll timeout.
+        // Only a change is written, because an idle turn comes every poll timeout.
         if next_offset != shown_offset
             && let Some(offset) = next_offset
         {
@@ -217,7 +217,7 @@ enum Until {
     Empty,
 }
 
-/// Where one partition worker stores the offsets of acknowledged batches.
+/// The consumer and partition that one worker stores the offsets of acknowledged batches in.
 struct OffsetStore<'a> {
     consumer: &'a BaseConsumer<WeirContext>,
     topic: &'a str,
