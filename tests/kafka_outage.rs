@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Scratch, plugin, workspace_root};
+use common::{Scratch, free_address, plugin, workspace_root};
 use serde_json::Value;
 
 /// Port of this test's own broker; `WEIR_TEST_OUTAGE_PORT` moves it.
@@ -66,6 +66,25 @@ fn weir_on(scratch: &Scratch, brokers: &str, args: &[&str]) -> std::process::Out
     output
 }
 
+/// Returns the pause kind of each paused partition in `weir status`.
+fn pause_kinds(scratch: &Scratch, admin: &str) -> Vec<String> {
+    let output = scratch
+        .command()
+        .args(["status", "--json", "--admin", admin])
+        .output()
+        .unwrap();
+    let Ok(report) = serde_json::from_slice::<Value>(&output.stdout) else {
+        return Vec::new();
+    };
+    report["pipelines"][0]["partitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|partition| partition["paused"]["kind"].as_str())
+        .map(str::to_string)
+        .collect()
+}
+
 fn committed_total(scratch: &Scratch, brokers: &str, group: &str, topic: &str) -> i64 {
     let output = weir_on(
         scratch,
@@ -113,6 +132,9 @@ pipelines:
       kind: kafka
       bootstrap_servers: {brokers}
       topic: out
+      properties:
+        # Short, so that deliveries fail while the broker is down and weir must send again.
+        message.timeout.ms: 2000
 "#,
         plugin = plugin("scripted").display(),
     );
@@ -120,9 +142,10 @@ pipelines:
 
     // Unreachable at start: the process must keep running and retrying.
     let log_path = scratch.path().join("run.log");
+    let admin = free_address();
     let mut child = scratch
         .command()
-        .args(["run", pipeline.to_str().unwrap()])
+        .args(["run", pipeline.to_str().unwrap(), "--admin", &admin])
         .env("WEIR_LOG", "info")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log_path).unwrap())
@@ -174,15 +197,30 @@ pipelines:
     };
     wait_for(600, &mut child);
 
-    // Lost mid-run: stop the broker, keep it down a while, then bring it back with its data.
+    // Lost mid-run: stop the broker and keep it down until deliveries have failed and
+    // `weir status` shows the partition held by them, then bring it back with its data.
     broker.run("stop");
-    std::thread::sleep(Duration::from_secs(6));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "weir run survives losing the broker"
-    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "weir run survives losing the broker"
+        );
+        if pause_kinds(&scratch, &admin).contains(&"delivery".to_string()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "status never showed a failed delivery"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
     broker.run("resume");
     wait_for(EVENTS as i64, &mut child);
+    assert!(
+        pause_kinds(&scratch, &admin).is_empty(),
+        "every partition runs again once the outputs are delivered"
+    );
 
     let pid = child.id().to_string();
     assert!(
