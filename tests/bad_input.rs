@@ -261,3 +261,44 @@ fn second_run_on_an_embedded_group_is_rejected() {
         .unwrap();
     assert!(first.wait().unwrap().success());
 }
+
+#[test]
+fn plugin_inspect_reports_each_kind() {
+    let scratch = Scratch::new();
+    let inspect = |path: &std::path::Path| {
+        let output = scratch.run(&["plugin", "inspect", path.to_str().unwrap(), "--json"]);
+        let report: Option<serde_json::Value> = serde_json::from_slice(&output.stdout).ok();
+        (output.status.code(), report, output.stderr)
+    };
+
+    let (code, report, _) = inspect(&plugin("redact-customer"));
+    let report = report.unwrap();
+    assert_eq!(code, Some(0));
+    assert!(report["problem"].is_null());
+    assert_eq!(report["digest"].as_str().unwrap().len(), 64);
+    assert_eq!(report["exports"][0], "weir:plugin/handler@0.1.0");
+
+    let (code, report, _) = inspect(&plugin("wrong-contract-version"));
+    assert_eq!(code, Some(1));
+    let problem = report.unwrap()["problem"].as_str().unwrap().to_string();
+    assert!(problem.contains("built for weir:plugin@0.2.0"), "{problem}");
+
+    let (code, report, _) = inspect(&plugin("not-a-plugin"));
+    assert_eq!(code, Some(1));
+    let report = report.unwrap();
+    assert_eq!(report["exports"][0], "wasi:cli/run@0.2.0");
+    assert!(
+        report["problem"]
+            .as_str()
+            .unwrap()
+            .contains("another world")
+    );
+
+    let core = scratch.path().join("core.wasm");
+    std::fs::write(&core, wat::parse_str("(module)").unwrap()).unwrap();
+    let (code, report, stderr) = inspect(&core);
+    assert_eq!(code, Some(1));
+    assert!(report.is_none());
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(stderr.contains("weir plugin componentize"), "{stderr}");
+}

@@ -60,7 +60,8 @@ enum Command {
     Sample(sample::SampleCommand),
     /// Show the pipelines and partitions of a running `weir run`.
     Status(status::StatusArgs),
-    /// Swap or roll back a step's plugin in a running `weir run`.
+    /// Create plugin projects, make components of core modules, and swap or roll back the
+    /// plugin of a running step.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
     /// Run a plugin over fixture events and compare its results with the expected ones.
@@ -146,7 +147,7 @@ impl CacheArgs {
 }
 
 /// Maximum of log lines buffered while standard error is slow or unread. Beyond it, lines are
-/// dropped so that the pipelines never wait for the log (about 5 MB at 300 bytes a line).
+/// dropped so that the pipelines do not wait for the log (about 5 MB at 300 bytes a line).
 const LOG_BUFFER_LINES: usize = 16_384;
 
 /// How often the count of dropped log lines is checked and reported.

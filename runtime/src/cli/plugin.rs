@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -44,6 +44,15 @@ pub enum PluginCommand {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Show a plugin component's digest, exports and imports, and whether this weir can run
+    /// it. Exits 1 when it cannot.
+    Inspect {
+        /// The component (`.wasm`).
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Go back to a step's previous plugin version in a running `weir run`.
     Rollback {
         pipeline: String,
@@ -75,6 +84,7 @@ pub fn execute(command: PluginCommand) -> anyhow::Result<ExitCode> {
             );
             return Ok(ExitCode::SUCCESS);
         }
+        PluginCommand::Inspect { file, json } => return inspect(&file, json),
         PluginCommand::Swap {
             pipeline,
             step,
@@ -149,4 +159,39 @@ fn encode(text: &str) -> String {
         }
     }
     encoded
+}
+
+fn inspect(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let report = weir::plugin::inspect_plugin(file)?;
+
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("plugin   {}", report.path.display());
+        println!("size     {} bytes", report.bytes);
+        println!("digest   {}", report.digest);
+        println!("exports  {}", listed(&report.exports));
+        println!("imports  {}", listed(&report.imports));
+        match &report.problem {
+            None => println!(
+                "contract ok: weir:plugin@{}",
+                weir::plugin::CONTRACT_VERSION
+            ),
+            Some(problem) => println!("contract NOT MET: {problem}"),
+        }
+    }
+
+    Ok(if report.problem.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn listed(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
 }

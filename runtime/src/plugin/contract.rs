@@ -26,11 +26,24 @@ pub fn check_contract(
     path: &Path,
 ) -> Result<(), PluginError> {
     let component_type = component.component_type();
-
     let exports: Vec<String> = component_type
         .exports(engine)
         .map(|(name, _)| name.to_string())
         .collect();
+    let imports: Vec<String> = component_type
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    check_names(path, &exports, &imports)
+}
+
+/// Checks a component's export and import names against the contract, as [`check_contract`]
+/// describes.
+pub(crate) fn check_names(
+    path: &Path,
+    exports: &[String],
+    imports: &[String],
+) -> Result<(), PluginError> {
     let handler = exports
         .iter()
         .find_map(|name| interface_version(name, HANDLER_INTERFACE));
@@ -50,7 +63,7 @@ pub fn check_contract(
         Some(version) => check_version(path, version)?,
     }
 
-    for (name, _) in component_type.imports(engine) {
+    for name in imports {
         if let Some(version) = interface_version(name, LOG_INTERFACE) {
             check_version(path, version)?;
         } else if !name.starts_with("wasi:") {

@@ -18,7 +18,7 @@ pub enum PluginError {
 
     #[error(
         "plugin file `{path}` is a core WebAssembly module, not a component; build it for the \
-         wasm32-wasip2 target, or wrap it with `wasm-tools component new`"
+         wasm32-wasip2 target, or make a component of it with `weir plugin componentize`"
     )]
     CoreModule { path: PathBuf },
 

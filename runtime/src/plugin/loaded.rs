@@ -101,7 +101,7 @@ impl LoadedPlugin {
 
 /// Tells a component from a core module or a file that is not WebAssembly at all, because the
 /// compiler's own messages for those cases do not say what to do.
-fn check_header(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
+pub(crate) fn check_header(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err(PluginError::NotWasm {
             path: path.to_path_buf(),

@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod guest_log;
 mod host;
+mod inspect;
 mod instance;
 mod loaded;
 
@@ -23,5 +24,6 @@ pub use engine::PluginEngine;
 pub use error::{CallError, CallErrorKind, PluginError};
 pub use guest_log::LogContext;
 pub use host::Sandbox;
+pub use inspect::{InspectError, PluginReport, inspect_plugin};
 pub use instance::{BatchResult, PluginInstance};
 pub use loaded::LoadedPlugin;
