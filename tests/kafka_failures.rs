@@ -208,3 +208,81 @@ fn kafka_output_over_the_topic_limit_fails_its_event() {
         4
     );
 }
+
+#[test]
+fn broker_rejected_output_is_dead_lettered() {
+    let scratch = Scratch::new();
+    let (topics, pipeline) = scratch.kafka_scripted_pipeline(
+        "rejected",
+        1,
+        "      batch_size: 4",
+        "          sleep_ms: 0",
+        "      dead_letter_topic: DEAD_LETTER_TOPIC",
+    );
+    let dead_letter = create_dead_letter_topic(&scratch, &topics.orders, &pipeline);
+    let strict = format!("{}-strict", topics.orders);
+    scratch.kafka(&[
+        "topic",
+        "create",
+        &strict,
+        "--config",
+        "message.timestamp.before.max.ms=3600000",
+    ]);
+    let yaml = std::fs::read_to_string(&pipeline).unwrap().replace(
+        &format!("topic: {}\n", topics.clean),
+        &format!("topic: {strict}\n"),
+    );
+    std::fs::write(&pipeline, yaml).unwrap();
+
+    // Outputs keep their event's timestamp, and the output topic takes records at most an
+    // hour old, so the broker rejects the outputs of events 3 and 7, stamped in 2020. No
+    // check before sending can tell; only the broker's response does.
+    let input = scratch.path().join("input.jsonl");
+    let lines: String = (0..10)
+        .map(|n| {
+            let mut record = json!({"key": format!("k{n}"), "value": format!("ok-{n}")});
+            if n == 3 || n == 7 {
+                record["timestamp_ms"] = json!(1_600_000_000_000_i64);
+            }
+            format!("{record}\n")
+        })
+        .collect();
+    std::fs::write(&input, lines).unwrap();
+    scratch.kafka(&[
+        "topic",
+        "produce",
+        &topics.orders,
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+
+    scratch.kafka(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
+
+    let written: Vec<String> = scratch
+        .kafka_consume(&strict)
+        .iter()
+        .map(|record| record["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(written, ["k0", "k1", "k2", "k4", "k5", "k6", "k8", "k9"]);
+    let dead = scratch.kafka_consume(&dead_letter);
+    let dead_keys: Vec<&str> = dead
+        .iter()
+        .map(|record| record["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(dead_keys, ["k3", "k7"]);
+    for record in &dead {
+        assert_eq!(header(record, "weir.error.kind"), Some("invalid-output"));
+        assert_eq!(header(record, "weir.step"), Some("scripted"));
+        // Seen with Kafka 4.4: a record alone in its batch fails with InvalidTimestamp, and one
+        // that shares a batch with good records fails with InvalidRecord.
+        let error = header(record, "weir.error").unwrap_or_default();
+        assert!(
+            error.contains("InvalidTimestamp") || error.contains("InvalidRecord"),
+            "{record}"
+        );
+    }
+    assert_eq!(
+        scratch.kafka_committed(&topics.group, &topics.orders)[&0],
+        10
+    );
+}

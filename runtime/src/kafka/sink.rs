@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,9 +13,12 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 use super::client::LoggingContext;
-use super::window::Acknowledgements;
+use super::window::{Acknowledged, Acknowledgements};
 use crate::local::NewRecord;
-use crate::pipeline::{PartitionHandle, SinkTopic, TopicCatalog};
+use crate::pipeline::{
+    OutputRejection, PartitionHandle, RejectionAction, SinkTopic, TopicCatalog, WriteSource,
+};
+use crate::plugin::Event;
 
 /// The Kafka sink: an idempotent producer with `acks=all`, shared by the partition workers.
 pub(crate) struct KafkaSink {
@@ -130,17 +134,37 @@ impl KafkaSink {
     }
 }
 
-/// The outstanding deliveries of one batch's outputs. A record whose delivery failed is sent
-/// again after [`RESEND_WAIT`], for as long as it takes. Until then the batch is not
-/// acknowledged, so no offset passes it.
+/// The batch a set of deliveries comes from: its events, and what to do with an event whose
+/// output the broker rejects for good.
+pub(crate) struct BatchOrigin {
+    pub(crate) pipeline: Arc<str>,
+    pub(crate) topic: String,
+    pub(crate) partition: i32,
+    pub(crate) events: Vec<Event>,
+    /// For each record sent, the event it comes from.
+    pub(crate) sources: Vec<WriteSource>,
+    pub(crate) rejection: OutputRejection,
+}
+
+/// The outstanding deliveries of one batch's outputs.
+///
+/// A record whose delivery failed for a reason that may pass, such as a broker that is away,
+/// is sent again after [`RESEND_WAIT`] for as long as it takes, and the batch is not
+/// acknowledged until then, so no offset passes it. A record that the broker rejects for good
+/// fails its event under the last step's failure policy instead.
 pub(crate) struct BatchDeliveries {
     sink: Arc<KafkaSink>,
     records: Vec<NewRecord>,
     outstanding: Vec<(usize, DeliveryFuture)>,
     failed: Vec<usize>,
     resend_at: Option<Instant>,
-    /// Names the batch in logs: pipeline, topic, partition and first offset.
-    context: (Arc<str>, String, i32, i64),
+    origin: BatchOrigin,
+    /// Events whose rejected output was settled by a dead letter or a skip.
+    rejected_events: HashSet<usize>,
+    /// Count corrections for the batch's summary.
+    rejected_outputs: u64,
+    dead_lettered: u64,
+    skipped: u64,
     /// The partition's place on the status board, which shows a failing delivery as a pause.
     status: PartitionHandle,
     /// Whether a delivery failed since the last report to the status board.
@@ -150,12 +174,33 @@ pub(crate) struct BatchDeliveries {
 /// Wait before records whose delivery failed are sent again.
 const RESEND_WAIT: Duration = Duration::from_secs(1);
 
+/// Broker and client errors that sending the same record again cannot cure: librdkafka does
+/// not retry them, so they stay until someone changes the topic, its settings or the ACLs.
+const PERMANENT_ERRORS: &[RDKafkaErrorCode] = &[
+    RDKafkaErrorCode::MessageSizeTooLarge,
+    RDKafkaErrorCode::MessageBatchTooLarge,
+    RDKafkaErrorCode::InvalidTimestamp,
+    RDKafkaErrorCode::InvalidRecord,
+    RDKafkaErrorCode::InvalidTopic,
+    RDKafkaErrorCode::UnknownTopic,
+    RDKafkaErrorCode::TopicAuthorizationFailed,
+    RDKafkaErrorCode::ClusterAuthorizationFailed,
+    RDKafkaErrorCode::PolicyViolation,
+    RDKafkaErrorCode::UnsupportedForMessageFormat,
+];
+
+fn is_permanent(error: &KafkaError) -> bool {
+    error
+        .rdkafka_error_code()
+        .is_some_and(|code| PERMANENT_ERRORS.contains(&code))
+}
+
 impl BatchDeliveries {
     /// Sends `records` and returns their pending deliveries.
     pub(crate) fn send(
         sink: &Arc<KafkaSink>,
         records: Vec<NewRecord>,
-        context: (Arc<str>, String, i32, i64),
+        origin: BatchOrigin,
         status: PartitionHandle,
     ) -> Self {
         let mut deliveries = Self {
@@ -166,7 +211,11 @@ impl BatchDeliveries {
             failed: Vec::new(),
             resend_at: None,
             records,
-            context,
+            origin,
+            rejected_events: HashSet::new(),
+            rejected_outputs: 0,
+            dead_lettered: 0,
+            skipped: 0,
         };
         for index in 0..deliveries.records.len() {
             deliveries.send_one(index);
@@ -182,22 +231,72 @@ impl BatchDeliveries {
     }
 
     fn record_failure(&mut self, index: usize, error: &KafkaError) {
-        let (pipeline, topic, partition, offset) = &self.context;
+        if is_permanent(error) && self.settle_rejected(index, error) {
+            return;
+        }
+
+        let origin = &self.origin;
+        let offset = origin.events.first().map_or(-1, |event| event.offset);
         tracing::error!(
-            %pipeline,
-            %topic,
-            partition,
+            pipeline = %origin.pipeline,
+            topic = %origin.topic,
+            partition = origin.partition,
             offset,
             output_topic = %self.records[index].topic,
             %error,
             "cannot deliver an output; nothing past its event is committed, sending it again"
         );
         self.status
-            .pause(*offset, "sink", "delivery", &error.to_string());
+            .pause(offset, "sink", "delivery", &error.to_string());
         self.reported_failure = true;
         self.failed.push(index);
         self.resend_at
             .get_or_insert_with(|| Instant::now() + RESEND_WAIT);
+    }
+
+    /// Applies the failure policy to the event of a record the broker rejected for good.
+    /// Returns `false` when the record must be sent again: the policy pauses, or the record
+    /// is itself a dead letter.
+    fn settle_rejected(&mut self, index: usize, error: &KafkaError) -> bool {
+        let Some(&source) = self.origin.sources.get(index) else {
+            return false;
+        };
+        if source.dead_letter {
+            return false;
+        }
+        if self.rejected_events.contains(&source.event) {
+            // The event already has its dead letter or was skipped.
+            self.rejected_outputs += 1;
+            return true;
+        }
+
+        let event = &self.origin.events[source.event];
+        let output_topic = self.records[index].topic.clone();
+        match self
+            .origin
+            .rejection
+            .decide(event, &output_topic, &error.to_string())
+        {
+            RejectionAction::Resend => false,
+            RejectionAction::Skip => {
+                self.rejected_events.insert(source.event);
+                self.rejected_outputs += 1;
+                self.skipped += 1;
+                true
+            }
+            RejectionAction::DeadLetter(record) => {
+                self.rejected_events.insert(source.event);
+                self.rejected_outputs += 1;
+                self.dead_lettered += 1;
+                self.records.push(record);
+                self.origin.sources.push(WriteSource {
+                    event: source.event,
+                    dead_letter: true,
+                });
+                self.send_one(self.records.len() - 1);
+                true
+            }
+        }
     }
 }
 
@@ -213,6 +312,8 @@ impl Acknowledgements for BatchDeliveries {
                 Poll::Ready(Err(_)) => self.record_failure(index, &KafkaError::Canceled),
             }
         }
+        // A dead letter sent by a failure above is outstanding too.
+        still_outstanding.append(&mut self.outstanding);
         self.outstanding = still_outstanding;
 
         if self.resend_at.is_some_and(|at| Instant::now() >= at) {
@@ -227,6 +328,12 @@ impl Acknowledgements for BatchDeliveries {
             self.reported_failure = false;
         }
         done
+    }
+
+    fn correct(&self, summary: &mut Acknowledged) {
+        summary.outputs = summary.outputs.saturating_sub(self.rejected_outputs);
+        summary.dead_lettered += self.dead_lettered;
+        summary.skipped += self.skipped;
     }
 }
 

@@ -4,6 +4,10 @@ use std::collections::VecDeque;
 pub(crate) trait Acknowledgements {
     /// Returns whether every output has been acknowledged. May send failed outputs again.
     fn poll_acknowledged(&mut self) -> bool;
+
+    /// Corrects the batch's counts once it is acknowledged, for outputs that turned into
+    /// dead letters or were skipped after the batch was handed over.
+    fn correct(&self, _summary: &mut Acknowledged) {}
 }
 
 /// What a removed run of batches adds up to.
@@ -70,9 +74,10 @@ impl<A: Acknowledgements> InFlightWindow<A> {
 
         let mut total: Option<Acknowledged> = None;
         while self.batches.front().is_some_and(|batch| batch.acknowledged) {
-            let Some(batch) = self.batches.pop_front() else {
+            let Some(mut batch) = self.batches.pop_front() else {
                 break;
             };
+            batch.acknowledgements.correct(&mut batch.summary);
             let sum = total.get_or_insert_with(Acknowledged::default);
             sum.last_offset = batch.summary.last_offset.or(sum.last_offset);
             sum.handled += batch.summary.handled;

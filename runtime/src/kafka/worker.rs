@@ -11,7 +11,7 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::context::WeirContext;
-use super::sink::{BatchDeliveries, KafkaCatalog, KafkaSink};
+use super::sink::{BatchDeliveries, BatchOrigin, KafkaCatalog, KafkaSink};
 use super::tools::record_from_message;
 use super::window::{Acknowledged, InFlightWindow};
 use crate::config::StartPosition;
@@ -158,17 +158,15 @@ pub(crate) fn run_partition(
             dead_lettered: batch.dead_lettered,
             skipped: batch.skipped,
         };
-        let deliveries = BatchDeliveries::send(
-            &shared.sink,
-            batch.writes,
-            (
-                Arc::clone(&pipeline),
-                topic.clone(),
-                partition,
-                first_offset,
-            ),
-            status.clone(),
-        );
+        let origin = BatchOrigin {
+            pipeline: Arc::clone(&pipeline),
+            topic: topic.clone(),
+            partition,
+            events,
+            sources: batch.sources,
+            rejection: processor.rejection_plan(),
+        };
+        let deliveries = BatchDeliveries::send(&shared.sink, batch.writes, origin, status.clone());
         window.push(summary, deliveries);
         *lock(&control.batch_started) = None;
 

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::chain::{Chain, EventOutcome, StepFailure, StepFailureKind};
-use super::failure::{backoff, dead_letter_record};
+use super::failure::{OutputRejection, backoff, dead_letter_record};
 use super::status::PartitionHandle;
 use super::worker::WorkerSettings;
 use crate::config::{FailurePolicy, OnExhausted};
@@ -55,6 +55,8 @@ pub const VERSION_HEADER: &str = "weir.plugins";
 pub struct ResolvedBatch {
     /// Outputs and dead-letter records, in the order of the events that made them.
     pub writes: Vec<NewRecord>,
+    /// For each record of `writes`, the event of the batch it comes from.
+    pub sources: Vec<WriteSource>,
     /// Events settled from the start of the batch: the offset to commit is the first
     /// event's offset plus this.
     pub handled: usize,
@@ -65,6 +67,15 @@ pub struct ResolvedBatch {
     /// Offset of an event that failed for good under `on_exhausted: pause`, and the wait
     /// before the partition tries it again. The batch ends before it.
     pub paused: Option<(i64, Duration)>,
+}
+
+/// The event a record of [`ResolvedBatch::writes`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteSource {
+    /// Index of the event in the batch.
+    pub event: usize,
+    /// Whether the record is the event's dead letter rather than one of its outputs.
+    pub dead_letter: bool,
 }
 
 /// Runs batches of one partition through the plugin chain and applies the failure policy:
@@ -96,6 +107,21 @@ impl BatchProcessor {
         }
     }
 
+    /// Returns what to do with an event whose output the sink rejects for good after the
+    /// batch was handed over: the last step's failure policy, which an output the sink cannot
+    /// take falls under.
+    pub fn rejection_plan(&self) -> OutputRejection {
+        let step_index = self.chain.len() - 1;
+        let spec = self.chain.step_spec(step_index);
+        OutputRejection {
+            pipeline: Arc::clone(&self.settings.pipeline),
+            step_index,
+            step: Arc::clone(&spec.name),
+            plugin_digest: spec.plugin.digest().to_string(),
+            policy: spec.failure.clone(),
+        }
+    }
+
     /// Returns this partition's place on the status board.
     pub fn status(&self) -> &PartitionHandle {
         &self.status
@@ -119,16 +145,18 @@ impl BatchProcessor {
 
         let mut batch = ResolvedBatch::default();
         let mut paused = None;
-        for (event, outcome) in events.iter().zip(outcomes) {
+        for (index, (event, outcome)) in events.iter().zip(outcomes).enumerate() {
             let (outcome, attempts) = self.settle(event, outcome, catalog, wait)?;
             match outcome {
                 Ok(outputs) => {
                     batch.outputs += outputs.len() as u64;
-                    batch.writes.extend(
-                        outputs
-                            .into_iter()
-                            .map(|output| self.output_record(event, output)),
-                    );
+                    for output in outputs {
+                        batch.writes.push(self.output_record(event, output));
+                        batch.sources.push(WriteSource {
+                            event: index,
+                            dead_letter: false,
+                        });
+                    }
                 }
                 Err((failure, policy)) => match policy.on_exhausted() {
                     OnExhausted::DeadLetter => {
@@ -146,6 +174,10 @@ impl BatchProcessor {
                         batch
                             .writes
                             .push(dead_letter_record(topic, event, &failure, attempts));
+                        batch.sources.push(WriteSource {
+                            event: index,
+                            dead_letter: true,
+                        });
                         batch.dead_lettered += 1;
                     }
                     OnExhausted::Skip => {

@@ -1,9 +1,10 @@
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rand::Rng;
 
-use super::chain::StepFailure;
-use crate::config::FailurePolicy;
+use super::chain::{StepFailure, StepFailureKind};
+use crate::config::{FailurePolicy, OnExhausted};
 use crate::local::{Header, NewRecord};
 use crate::plugin::Event;
 
@@ -94,6 +95,73 @@ pub fn dead_letter_record(
         key: event.key.clone(),
         value: event.value.clone(),
         headers,
+    }
+}
+
+/// The handling of an event whose output the sink rejects for good after the batch was handed
+/// over, as a Kafka broker can (a timestamp outside the topic's limits, a denied topic). It
+/// follows the failure policy of the chain's last step.
+#[derive(Debug, Clone)]
+pub struct OutputRejection {
+    pub pipeline: Arc<str>,
+    pub step_index: usize,
+    pub step: Arc<str>,
+    pub plugin_digest: String,
+    pub policy: FailurePolicy,
+}
+
+/// The action for an event with a rejected output.
+#[derive(Debug)]
+pub enum RejectionAction {
+    /// Write this dead-letter record in place of the event's undelivered outputs.
+    DeadLetter(NewRecord),
+    /// Drop the event's undelivered outputs.
+    Skip,
+    /// Keep sending the rejected output, holding the partition back, until it is taken.
+    Resend,
+}
+
+impl OutputRejection {
+    /// Decides what becomes of `event`, whose output the sink rejected with `error`, and logs
+    /// it at error level.
+    pub fn decide(&self, event: &Event, output_topic: &str, error: &str) -> RejectionAction {
+        let failure = StepFailure {
+            step_index: self.step_index,
+            step: Arc::clone(&self.step),
+            plugin_digest: self.plugin_digest.clone(),
+            kind: StepFailureKind::InvalidOutput,
+            message: format!("the sink rejected an output to topic `{output_topic}`: {error}"),
+        };
+        let (action, description) = match (
+            self.policy.on_exhausted(),
+            self.policy.dead_letter_topic.as_deref(),
+        ) {
+            (OnExhausted::DeadLetter, Some(topic)) => (
+                RejectionAction::DeadLetter(dead_letter_record(topic, event, &failure, 1)),
+                "sending the event to the dead-letter topic",
+            ),
+            (OnExhausted::Skip, _) => (
+                RejectionAction::Skip,
+                "skipping the event's undelivered outputs, as the pipeline's failure policy says",
+            ),
+            _ => (
+                RejectionAction::Resend,
+                "the pipeline has no dead-letter topic, so the output is sent again every second \
+                 and holds the partition back until the cause is fixed",
+            ),
+        };
+        tracing::error!(
+            pipeline = %self.pipeline,
+            topic = %event.topic,
+            partition = event.partition,
+            offset = event.offset,
+            step = %failure.step,
+            plugin = %failure.plugin_digest,
+            output_topic,
+            %error,
+            "the sink rejected an output for good; {description}"
+        );
+        action
     }
 }
 

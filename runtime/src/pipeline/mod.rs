@@ -13,11 +13,11 @@ mod watch;
 mod worker;
 
 pub use batch::{
-    BatchProcessor, ResolvedBatch, SinkTopic, TopicCatalog, VERSION_HEADER, wire_size,
+    BatchProcessor, ResolvedBatch, SinkTopic, TopicCatalog, VERSION_HEADER, WriteSource, wire_size,
 };
 pub use chain::{Chain, EventOutcome, StepFailure, StepFailureKind, StepSpec};
 pub use control::{ControlError, PipelineControl, PluginSource, SwapReport};
-pub use failure::dead_letter_header;
+pub use failure::{OutputRejection, RejectionAction, dead_letter_header};
 pub use runner::{RunOptions, prepare_pipeline, run_pipelines, worker_settings};
 pub use slot::{StepSlot, SwapRecord};
 pub use stats::{PipelineStats, StatsSnapshot};
