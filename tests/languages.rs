@@ -261,9 +261,9 @@ fn go_plugin_passes_vectors_and_template_builds() {
 #[test]
 fn native_unit_tests_pass() {
     // Each language's own unit tests of its SDK and its redact-customer port, run on the
-    // host: C under AddressSanitizer and UndefinedBehaviorSanitizer, Python and Go with
-    // their standard test runners.
-    let commands: [(&str, &[&str], &str); 5] = [
+    // host: C under AddressSanitizer and UndefinedBehaviorSanitizer, Python, Go and
+    // JavaScript (on Node.js) with their standard test runners.
+    let commands: [(&str, &[&str], &str); 7] = [
         ("bash", &["guest-sdk/c/tests/run.sh"], "."),
         ("bash", &["plugins/redact-customer-c/tests/run.sh"], "."),
         (
@@ -277,6 +277,19 @@ fn native_unit_tests_pass() {
             ".",
         ),
         ("go", &["test", "./..."], "guest-sdk/go"),
+        (
+            "bash",
+            &["guest-sdk/javascript/test.sh", "guest-sdk/javascript/tests"],
+            ".",
+        ),
+        (
+            "bash",
+            &[
+                "guest-sdk/javascript/test.sh",
+                "plugins/redact-customer-javascript",
+            ],
+            ".",
+        ),
     ];
     for (program, args, folder) in commands {
         let output = Command::new(program)

@@ -30,7 +30,12 @@ export const NOT_INITIALISED = "plugin not initialised";
  * Base class of the failures that `process` may throw for one event. Any other exception
  * is a bug in the plugin: the SDK logs it and traps the instance, like a Rust panic.
  */
-export class Failure extends Error {}
+export class Failure extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "Failure";
+  }
+}
 
 /** A transient fault: Weir retries the event under the pipeline's retry policy. */
 export class Retry extends Failure {
@@ -243,10 +248,19 @@ export function exportPlugin(pluginClass) {
         return events.map((event) => processEvent(instance, event));
       }
 
-      const results = instance.processBatch(events);
+      // A throw from processBatch cannot be tied to one event, so it traps like any other
+      // bug, and the host replays the batch one event at a time to find the cause. Logging
+      // it first matters, because the component has no standard output of its own.
+      let results;
+      try {
+        results = instance.processBatch(events);
+      } catch (error) {
+        writeLog("error", `processBatch threw an exception: ${describe(error)}`);
+        throw error;
+      }
       if (!Array.isArray(results) || results.length !== events.length) {
-        const count = Array.isArray(results) ? results.length : typeof results;
-        const message = `processBatch returned ${count} results for ${events.length} events; it must return one per event`;
+        const found = Array.isArray(results) ? `${results.length} results` : typeof results;
+        const message = `processBatch returned ${found} for ${events.length} events; it must return an array of one result per event`;
         writeLog("error", message);
         throw new Error(message);
       }
