@@ -387,3 +387,57 @@ pipelines:
     assert_eq!(scratch.consume("dead").len(), 3);
     assert_eq!(scratch.consume("out").len(), 5);
 }
+
+#[test]
+fn replayed_dead_letter_runs_again() {
+    let scratch = Scratch::new();
+    let pipeline = setup(&scratch, "      dead_letter_topic: orders-dead-letter");
+    scratch.run_ok(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
+
+    let preview = scratch.run_ok(&["replay", "orders-dead-letter", "--dry-run"]);
+    let preview = String::from_utf8(preview.stdout).unwrap();
+    assert_eq!(preview.lines().count(), 1, "{preview}");
+    assert_eq!(
+        scratch.consume("orders").len(),
+        5,
+        "a dry run writes nothing"
+    );
+
+    let replayed = scratch.run_ok(&["replay", "orders-dead-letter"]);
+    let summary = String::from_utf8_lossy(&replayed.stderr);
+    assert!(
+        summary.contains("replayed 1 dead letters from `orders-dead-letter`: 1 to `orders`"),
+        "{summary}"
+    );
+    assert!(summary.contains("partition 0: next offset 1"), "{summary}");
+
+    // The event is back at the end of its partition with its own headers only.
+    let orders = scratch.consume("orders");
+    assert_eq!(orders.len(), 6);
+    let again = &orders[5];
+    assert_eq!(again["key"], "ord-3");
+    assert_eq!(again["value"], "{\"type\": \"OrderPlaced\", \"order_id\": ");
+    assert_eq!(again["headers"], serde_json::json!({"trace-id": "abc"}));
+
+    // The filter still rejects it, so it fails again with one set of failure headers.
+    scratch.run_ok(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
+    let dead = scratch.consume("orders-dead-letter");
+    assert_eq!(dead.len(), 2);
+    assert_eq!(header(&dead[1], "weir.source.offset"), Some("5"));
+    // Read the raw line, because parsing the headers into a JSON object would merge repeated
+    // names.
+    let raw = scratch.run_ok(&[
+        "topic",
+        "consume",
+        "orders-dead-letter",
+        "--from-offset",
+        "1",
+    ]);
+    let raw = String::from_utf8(raw.stdout).unwrap();
+    assert_eq!(raw.matches("\"weir.error\":").count(), 1, "{raw}");
+    assert_eq!(raw.matches("\"trace-id\":").count(), 1, "{raw}");
+    assert_eq!(
+        scratch.committed_offsets("filter")[&("orders".to_string(), 0)],
+        6
+    );
+}

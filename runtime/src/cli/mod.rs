@@ -5,6 +5,7 @@ mod admin_client;
 mod group;
 mod new_plugin;
 mod plugin;
+mod replay;
 mod run;
 mod sample;
 mod status;
@@ -60,6 +61,9 @@ enum Command {
     Sample(sample::SampleCommand),
     /// Show the pipelines and partitions of a running `weir run`.
     Status(status::StatusArgs),
+    /// Put dead letters back on the topics their events came from, without the failure
+    /// headers, once the cause of the failure is fixed.
+    Replay(replay::ReplayArgs),
     /// Create plugin projects, make components of core modules, and swap or roll back the
     /// plugin of a running step.
     #[command(subcommand)]
@@ -223,6 +227,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Group(command) => group::execute(command),
         Command::Sample(command) => sample::execute(command),
         Command::Status(args) => status::execute(args),
+        Command::Replay(args) => replay::execute(args),
         Command::Plugin(command) => plugin::execute(command),
         Command::Test(args) => test::execute(args),
         Command::Reload { admin } => {

@@ -146,19 +146,46 @@ pub fn format_record(record: &Record) -> String {
         ",\"partition\":{},\"offset\":{},\"timestamp_ms\":{}",
         record.partition, record.offset, record.timestamp_ms
     ));
+    push_content(&mut line, &record.key, &record.value, &record.headers);
+    line
+}
 
-    match record.key.as_deref() {
+/// Writes a record that is yet to be appended as one line, without a line break: the consume
+/// format without an offset, and without a partition or timestamp when it has none.
+pub fn format_new_record(record: &NewRecord) -> String {
+    let mut line = String::with_capacity(128);
+
+    line.push_str("{\"topic\":");
+    push_json_string(&mut line, &record.topic);
+    if let Some(partition) = record.partition {
+        line.push_str(&format!(",\"partition\":{partition}"));
+    }
+    if let Some(timestamp_ms) = record.timestamp_ms {
+        line.push_str(&format!(",\"timestamp_ms\":{timestamp_ms}"));
+    }
+    push_content(&mut line, &record.key, &record.value, &record.headers);
+    line
+}
+
+/// Appends the key, value and header fields and closes the object.
+fn push_content(
+    line: &mut String,
+    key: &Option<Vec<u8>>,
+    value: &Option<Vec<u8>>,
+    headers: &[Header],
+) {
+    match key.as_deref() {
         None => line.push_str(",\"key\":null"),
         Some(key) => match std::str::from_utf8(key) {
             Ok(text) => {
                 line.push_str(",\"key\":");
-                push_json_string(&mut line, text);
+                push_json_string(line, text);
             }
-            Err(_) => push_base64_field(&mut line, "key_base64", key),
+            Err(_) => push_base64_field(line, "key_base64", key),
         },
     }
 
-    match record.value.as_deref() {
+    match value.as_deref() {
         None => line.push_str(",\"value\":null"),
         Some(value) => match std::str::from_utf8(value) {
             Ok(text) if is_json_container(text) => {
@@ -167,18 +194,18 @@ pub fn format_record(record: &Record) -> String {
             }
             Ok(text) => {
                 line.push_str(",\"value\":");
-                push_json_string(&mut line, text);
+                push_json_string(line, text);
             }
-            Err(_) => push_base64_field(&mut line, "value_base64", value),
+            Err(_) => push_base64_field(line, "value_base64", value),
         },
     }
 
     line.push_str(",\"headers\":{");
-    for (index, header) in record.headers.iter().enumerate() {
+    for (index, header) in headers.iter().enumerate() {
         if index > 0 {
             line.push(',');
         }
-        push_json_string(&mut line, &header.name);
+        push_json_string(line, &header.name);
         line.push(':');
         match header
             .value
@@ -186,7 +213,7 @@ pub fn format_record(record: &Record) -> String {
             .map(|value| (value, std::str::from_utf8(value)))
         {
             None => line.push_str("null"),
-            Some((_, Ok(text))) => push_json_string(&mut line, text),
+            Some((_, Ok(text))) => push_json_string(line, text),
             Some((value, Err(_))) => {
                 line.push_str("{\"base64\":\"");
                 line.push_str(&BASE64.encode(value));
@@ -195,7 +222,6 @@ pub fn format_record(record: &Record) -> String {
         }
     }
     line.push_str("}}");
-    line
 }
 
 /// A member of a JSON object: its decoded name and the raw text of its value.

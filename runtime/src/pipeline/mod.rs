@@ -4,6 +4,7 @@ mod batch;
 mod chain;
 mod control;
 mod failure;
+mod replay;
 mod runner;
 mod slot;
 mod stats;
@@ -18,6 +19,7 @@ pub use batch::{
 pub use chain::{Chain, EventOutcome, StepFailure, StepFailureKind, StepSpec};
 pub use control::{ControlError, PipelineControl, PluginSource, SwapReport};
 pub use failure::{OutputRejection, RejectionAction, dead_letter_header};
+pub use replay::{ReplayError, replay_record};
 pub use runner::{RunOptions, prepare_pipeline, run_pipelines, worker_settings};
 pub use slot::{StepSlot, SwapRecord};
 pub use stats::{PipelineStats, StatsSnapshot};
