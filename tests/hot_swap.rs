@@ -320,6 +320,32 @@ fn replaced_plugin_file_is_swapped_in() {
 }
 
 #[test]
+fn reading_watched_files_swaps_nothing() {
+    let folder = tempfile::tempdir().unwrap();
+    let deployed = folder.path().join("tag.wasm");
+    std::fs::copy(plugin("tag-v1"), &deployed).unwrap();
+    let running = Running::start(&deployed, &[]);
+
+    // Reading a file raises watch events too. They must not count as changes, or the swap,
+    // which reads the file, would raise the next one.
+    for _ in 0..3 {
+        std::fs::read(&deployed).unwrap();
+        std::fs::read(&running.pipeline).unwrap();
+    }
+    let staged = folder.path().join("tag.wasm.new");
+    std::fs::copy(plugin("tag-v2"), &staged).unwrap();
+    std::fs::rename(&staged, &deployed).unwrap();
+    running.wait_for_generation(1);
+
+    // Several settle periods of the watcher: a swap loop would have moved on by now.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(running_generation(&running.status()), Some(1));
+    let log = running.stop();
+    assert_eq!(log.matches("plugin file changed").count(), 1, "{log}");
+    assert!(!log.contains("pipeline file changed"), "{log}");
+}
+
+#[test]
 fn reloaded_plugin_folder_is_watched() {
     let first = tempfile::tempdir().unwrap();
     let second = tempfile::tempdir().unwrap();

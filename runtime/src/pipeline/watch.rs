@@ -1,10 +1,11 @@
 //! Watches plugin files and the pipeline file, so that copying a new plugin version over the
 //! old one swaps it, and saving the pipeline file reloads it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
@@ -26,14 +27,57 @@ pub struct FileWatch {
 struct WatchedFolders {
     debouncer: Mutex<Debouncer<RecommendedWatcher>>,
     folders: Mutex<BTreeSet<PathBuf>>,
+    stamps: Arc<FileStamps>,
+}
+
+/// The state of a file as the file system reports it. Reading the file leaves it as it is;
+/// writing it, or renaming another file over it, changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Self> {
+        let metadata = std::fs::metadata(path)
+            .ok()
+            .filter(|metadata| metadata.is_file())?;
+        Some(Self {
+            modified: metadata.modified().ok(),
+            len: metadata.len(),
+            inode: metadata.ino(),
+        })
+    }
+}
+
+/// The last seen stamp of each watched file. The watcher also reports a file that was only
+/// opened or read, and loading a file reads it, so without this a reload would report itself
+/// and repeat forever.
+#[derive(Default)]
+struct FileStamps(Mutex<HashMap<PathBuf, Stamp>>);
+
+impl FileStamps {
+    /// Records the current stamp of `path` and returns whether it differs from the last one.
+    fn changed(&self, path: &Path) -> bool {
+        let Some(stamp) = Stamp::of(path) else {
+            return false;
+        };
+        lock(&self.0).insert(path.to_path_buf(), stamp) != Some(stamp)
+    }
 }
 
 impl WatchedFolders {
-    /// Watches the folder of each file in `files` that is not watched yet.
+    /// Watches the folder of each file in `files` that is not watched yet, and records the
+    /// files' stamps, so that only a later change of a file counts.
     fn add(&self, files: impl IntoIterator<Item = PathBuf>) -> anyhow::Result<()> {
         let mut debouncer = lock(&self.debouncer);
         let mut folders = lock(&self.folders);
         for file in files {
+            if let Ok(canonical) = std::fs::canonicalize(&file) {
+                self.stamps.changed(&canonical);
+            }
             let folder = folder_of(&file);
             if folders.contains(&folder) {
                 continue;
@@ -60,13 +104,16 @@ impl WatchedFolders {
 /// Folders are watched rather than files, because deploy tools often replace a file by
 /// renaming a new one over it, which ends a watch on the file itself.
 pub fn watch_files(control: Arc<PipelineControl>) -> anyhow::Result<FileWatch> {
+    let stamps = Arc::new(FileStamps::default());
     let handler_control = Arc::clone(&control);
+    let handler_stamps = Arc::clone(&stamps);
     let debouncer = new_debouncer(SETTLE_TIME, move |result: DebounceEventResult| {
-        handle_events(&handler_control, result)
+        handle_events(&handler_control, &handler_stamps, result)
     })?;
     let watched = Arc::new(WatchedFolders {
         debouncer: Mutex::new(debouncer),
         folders: Mutex::new(BTreeSet::new()),
+        stamps,
     });
 
     let mut files = control.plugin_files();
@@ -98,7 +145,7 @@ fn folder_of(file: &Path) -> PathBuf {
 
 /// Swaps the steps whose plugin file changed and reloads a changed pipeline file. Runs on the
 /// watcher's thread, so loading blocks only further file events.
-fn handle_events(control: &PipelineControl, result: DebounceEventResult) {
+fn handle_events(control: &PipelineControl, stamps: &FileStamps, result: DebounceEventResult) {
     let events = match result {
         Ok(events) => events,
         Err(error) => {
@@ -109,7 +156,7 @@ fn handle_events(control: &PipelineControl, result: DebounceEventResult) {
 
     let changed: BTreeSet<PathBuf> = events.into_iter().map(|event| event.path).collect();
     for path in changed {
-        if !path.is_file() {
+        if !stamps.changed(&path) {
             continue;
         }
         let is_pipeline_file = control
