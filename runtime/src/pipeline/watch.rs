@@ -30,8 +30,8 @@ struct WatchedFolders {
     stamps: Arc<FileStamps>,
 }
 
-/// The state of a file as the file system reports it. Reading the file leaves it as it is;
-/// writing it, or renaming another file over it, changes it.
+/// The state of a file as the file system reports it. Reading the file leaves the stamp
+/// unchanged, while writing it or renaming another file over it changes the stamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
     modified: Option<SystemTime>,
@@ -52,9 +52,8 @@ impl Stamp {
     }
 }
 
-/// The last seen stamp of each watched file. The watcher also reports a file that was only
-/// opened or read, and loading a file reads it, so without this a reload would report itself
-/// and repeat forever.
+/// The last seen stamp of each watched file. The watcher also reports files that were only
+/// read, and a reload reads its file, so without stamps each reload would start the next one.
 #[derive(Default)]
 struct FileStamps(Mutex<HashMap<PathBuf, Stamp>>);
 
