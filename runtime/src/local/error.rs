@@ -81,7 +81,7 @@ pub enum LocalError {
     },
 
     /// A topic with this name exists already.
-    #[error("topic `{topic}` already exists with {partitions} partitions")]
+    #[error("topic `{topic}` already exists with partition count {partitions}")]
     TopicExists {
         /// Topic name.
         topic: String,

@@ -947,7 +947,7 @@ mod tests {
         ));
         assert_eq!(
             error.to_string(),
-            "topic `orders` already exists with 4 partitions"
+            "topic `orders` already exists with partition count 4"
         );
         assert_eq!(store.topic("orders").unwrap().unwrap().partitions, 4);
     }
