@@ -389,6 +389,15 @@ fn reload_applies_step_changes_and_rejects_the_rest() {
     assert!(String::from_utf8_lossy(&reloaded.stdout).contains("swap/tag"));
     running.produce_and_wait(100);
 
+    // A change of settings alone publishes the same plugin with them.
+    let yaml = yaml.replace("call_timeout: 1s", "call_timeout: 2s");
+    std::fs::write(&running.pipeline, &yaml).unwrap();
+    let reloaded = running.weir(&["reload"]);
+    let stdout = String::from_utf8_lossy(&reloaded.stdout);
+    assert!(reloaded.status.success(), "{reloaded:?}");
+    assert!(stdout.contains("swap/tag: new settings"), "{stdout}");
+    assert!(stdout.contains("generation 2"), "{stdout}");
+
     // A source change needs a restart, and changes nothing.
     let yaml = pipeline_yaml(&running.scratch, &plugin("tag-v1"), 70);
     std::fs::write(&running.pipeline, &yaml).unwrap();

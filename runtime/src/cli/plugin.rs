@@ -128,12 +128,20 @@ pub fn print_reports(reports: &[SwapReport]) {
         println!("no step changed");
     }
     for report in reports {
-        if report.from == report.to {
+        if !report.published {
             println!(
                 "{}/{}: already runs {}",
                 report.pipeline,
                 report.step,
                 &report.to[..12]
+            );
+        } else if report.from == report.to {
+            println!(
+                "{}/{}: new settings for {} (generation {}); partitions switch at their next batch",
+                report.pipeline,
+                report.step,
+                &report.to[..12],
+                report.generation
             );
         } else {
             println!(

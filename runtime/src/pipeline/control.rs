@@ -40,6 +40,9 @@ pub struct SwapReport {
     pub to: String,
     /// The step's generation after the change; it grows by one with each change.
     pub generation: u64,
+    /// Whether a new version was published. A reload that changes only a step's settings
+    /// publishes one with the same digest, while a swap to the running file publishes none.
+    pub published: bool,
 }
 
 /// The reason a live change was not applied. The versions that ran before keep running.
@@ -208,6 +211,7 @@ impl PipelineControl {
                 from: current.plugin.digest().to_string(),
                 to: plugin.digest().to_string(),
                 generation,
+                published: false,
             });
         }
 
@@ -238,6 +242,7 @@ impl PipelineControl {
             from: replaced.plugin.digest().to_string(),
             to: restored.plugin.digest().to_string(),
             generation: slot.generation(),
+            published: true,
         };
         slot.record_swap(SwapRecord::now(Some(report.to.clone()), None));
         tracing::info!(
@@ -401,6 +406,7 @@ fn publish(slot: &StepSlot, pipeline: &str, step: &str, spec: StepSpec) -> SwapR
         from: replaced.plugin.digest().to_string(),
         to,
         generation,
+        published: true,
     }
 }
 
