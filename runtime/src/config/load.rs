@@ -88,8 +88,12 @@ fn syntax_message(error: &serde_saphyr::Error) -> String {
 }
 
 /// Returns what the parser expected when its message is about a scalar of the wrong type,
-/// such as `invalid u64`, which does not show the value it rejected.
+/// such as `invalid u64`, which does not show the value it rejected, or about a duration,
+/// which does not show the accepted forms.
 fn expected_scalar(message: &str) -> Option<&'static str> {
+    if message.ends_with("expected a duration") {
+        return Some("a duration such as `500ms`, `30s` or `2m`");
+    }
     match message.strip_prefix("invalid ")? {
         "u8" | "u16" | "u32" | "u64" | "usize" => Some("a whole number, 0 or more"),
         "i8" | "i16" | "i32" | "i64" | "isize" => Some("a whole number"),
@@ -639,6 +643,19 @@ pipelines:
         assert_eq!(
             error.message,
             "invalid value `lots`: expected a whole number, 0 or more"
+        );
+    }
+
+    #[test]
+    fn duration_error_shows_accepted_forms() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = PIPELINE.replace("call_timeout: 2s", "call_timeout: fast");
+        let error = &parse(dir.path(), &text).unwrap_err().0[0];
+
+        assert_eq!(error.key.as_deref(), Some("call_timeout"));
+        assert_eq!(
+            error.message,
+            "invalid value `fast`: expected a duration such as `500ms`, `30s` or `2m`"
         );
     }
 }

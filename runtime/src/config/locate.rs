@@ -83,13 +83,18 @@ pub fn key_at(text: &str, place: Place) -> Option<String> {
 }
 
 /// Returns the scalar written at `place`, up to the end of the line, a comment or the next
-/// flow separator.
+/// flow separator. Some parser errors point at the key instead of its value, so a leading
+/// `key: ` is skipped.
 pub fn value_at(text: &str, place: Place) -> Option<String> {
     let line = text
         .lines()
         .nth(usize::try_from(place.line).ok()?.checked_sub(1)?)?;
     let column = usize::try_from(place.column).ok()?.checked_sub(1)?;
-    let after: String = line.chars().skip(column).collect();
+    let mut after: String = line.chars().skip(column).collect();
+    let key_length = after.find(|c: char| !is_key_char(c)).unwrap_or(after.len());
+    if key_length > 0 && after[key_length..].starts_with(": ") {
+        after = after[key_length + 2..].to_string();
+    }
     let end = after
         .find([',', '}', ']'])
         .into_iter()
@@ -189,5 +194,11 @@ pipelines:
     fn value_ends_at_separators() {
         assert_eq!(value_at(TEXT, place(7, 30)).as_deref(), Some("0"));
         assert_eq!(value_at(TEXT, place(4, 19)).as_deref(), Some("64 MiB"));
+    }
+
+    #[test]
+    fn value_found_after_its_key() {
+        assert_eq!(value_at(TEXT, place(4, 7)).as_deref(), Some("64 MiB"));
+        assert_eq!(value_at(TEXT, place(6, 7)).as_deref(), Some("0"));
     }
 }
