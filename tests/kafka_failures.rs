@@ -6,7 +6,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use common::{Scratch, header};
+use common::{KafkaTopics, Scratch, header};
 use serde_json::{Value, json};
 
 const EVENTS: usize = 100_000;
@@ -34,6 +34,47 @@ fn create_dead_letter_topic(scratch: &Scratch, input: &str, pipeline: &Path) -> 
     dead_letter
 }
 
+/// Creates an output topic with the topic config `config` and points the pipeline's sink at it
+/// in place of the scripted pipeline's output. Returns the name.
+fn create_limited_output_topic(
+    scratch: &Scratch,
+    topics: &KafkaTopics,
+    pipeline: &Path,
+    suffix: &str,
+    config: &str,
+) -> String {
+    let output = format!("{}-{suffix}", topics.orders);
+    scratch.kafka(&["topic", "create", &output, "--config", config]);
+    let yaml = std::fs::read_to_string(pipeline).unwrap().replace(
+        &format!("topic: {}\n", topics.clean),
+        &format!("topic: {output}\n"),
+    );
+    std::fs::write(pipeline, yaml).unwrap();
+    output
+}
+
+/// Appends the JSON lines `lines` to the Kafka topic `topic`.
+fn produce_lines(scratch: &Scratch, topic: &str, lines: &str) {
+    let input = scratch.path().join("input.jsonl");
+    std::fs::write(&input, lines).unwrap();
+    scratch.kafka(&[
+        "topic",
+        "produce",
+        topic,
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+}
+
+/// Returns the keys of the records on the Kafka topic `topic`, in order.
+fn keys_on(scratch: &Scratch, topic: &str) -> Vec<String> {
+    scratch
+        .kafka_consume(topic)
+        .iter()
+        .map(|record| record["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn kafka_one_percent_poison_goes_to_dead_letter() {
     let scratch = Scratch::new();
@@ -46,7 +87,6 @@ fn kafka_one_percent_poison_goes_to_dead_letter() {
     );
     let dead_letter = create_dead_letter_topic(&scratch, &topics.orders, &pipeline);
 
-    let input = scratch.path().join("input.jsonl");
     let lines: String = (0..EVENTS)
         .map(|n| {
             let value = match poison(n) {
@@ -60,14 +100,7 @@ fn kafka_one_percent_poison_goes_to_dead_letter() {
             )
         })
         .collect();
-    std::fs::write(&input, lines).unwrap();
-    scratch.kafka(&[
-        "topic",
-        "produce",
-        &topics.orders,
-        "--input",
-        input.to_str().unwrap(),
-    ]);
+    produce_lines(&scratch, &topics.orders, &lines);
 
     scratch.kafka(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
 
@@ -156,44 +189,25 @@ fn kafka_output_over_the_topic_limit_fails_its_event() {
         "      dead_letter_topic: DEAD_LETTER_TOPIC",
     );
     let dead_letter = create_dead_letter_topic(&scratch, &topics.orders, &pipeline);
-    let small = format!("{}-small", topics.orders);
-    scratch.kafka(&[
-        "topic",
-        "create",
-        &small,
-        "--config",
+    let small = create_limited_output_topic(
+        &scratch,
+        &topics,
+        &pipeline,
+        "small",
         "max.message.bytes=4000",
-    ]);
-    let yaml = std::fs::read_to_string(&pipeline).unwrap().replace(
-        &format!("topic: {}\n", topics.clean),
-        &format!("topic: {small}\n"),
     );
-    std::fs::write(&pipeline, yaml).unwrap();
 
     // The broker takes 4,000 bytes per record batch on this topic; 3,000 fits, 5,000 does not.
-    let input = scratch.path().join("input.jsonl");
     let lines: String = ["pad 100", "pad 5000", "pad 3000", "pad 100"]
         .iter()
         .enumerate()
         .map(|(n, value)| format!("{}\n", json!({"key": format!("k{n}"), "value": value})))
         .collect();
-    std::fs::write(&input, lines).unwrap();
-    scratch.kafka(&[
-        "topic",
-        "produce",
-        &topics.orders,
-        "--input",
-        input.to_str().unwrap(),
-    ]);
+    produce_lines(&scratch, &topics.orders, &lines);
 
     scratch.kafka(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
 
-    let written: Vec<String> = scratch
-        .kafka_consume(&small)
-        .iter()
-        .map(|record| record["key"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(written, ["k0", "k2", "k3"]);
+    assert_eq!(keys_on(&scratch, &small), ["k0", "k2", "k3"]);
     let dead = scratch.kafka_consume(&dead_letter);
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0]["key"], "k1");
@@ -220,24 +234,17 @@ fn broker_rejected_output_is_dead_lettered() {
         "      dead_letter_topic: DEAD_LETTER_TOPIC",
     );
     let dead_letter = create_dead_letter_topic(&scratch, &topics.orders, &pipeline);
-    let strict = format!("{}-strict", topics.orders);
-    scratch.kafka(&[
-        "topic",
-        "create",
-        &strict,
-        "--config",
+    let strict = create_limited_output_topic(
+        &scratch,
+        &topics,
+        &pipeline,
+        "strict",
         "message.timestamp.before.max.ms=3600000",
-    ]);
-    let yaml = std::fs::read_to_string(&pipeline).unwrap().replace(
-        &format!("topic: {}\n", topics.clean),
-        &format!("topic: {strict}\n"),
     );
-    std::fs::write(&pipeline, yaml).unwrap();
 
     // Outputs keep their event's timestamp, and the output topic takes records at most an
     // hour old, so the broker rejects the outputs of events 3 and 7, stamped in 2020. No
     // check before sending can tell; only the broker's response does.
-    let input = scratch.path().join("input.jsonl");
     let lines: String = (0..10)
         .map(|n| {
             let mut record = json!({"key": format!("k{n}"), "value": format!("ok-{n}")});
@@ -247,23 +254,14 @@ fn broker_rejected_output_is_dead_lettered() {
             format!("{record}\n")
         })
         .collect();
-    std::fs::write(&input, lines).unwrap();
-    scratch.kafka(&[
-        "topic",
-        "produce",
-        &topics.orders,
-        "--input",
-        input.to_str().unwrap(),
-    ]);
+    produce_lines(&scratch, &topics.orders, &lines);
 
     scratch.kafka(&["run", pipeline.to_str().unwrap(), "--stop-at-end"]);
 
-    let written: Vec<String> = scratch
-        .kafka_consume(&strict)
-        .iter()
-        .map(|record| record["key"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(written, ["k0", "k1", "k2", "k4", "k5", "k6", "k8", "k9"]);
+    assert_eq!(
+        keys_on(&scratch, &strict),
+        ["k0", "k1", "k2", "k4", "k5", "k6", "k8", "k9"]
+    );
     let dead = scratch.kafka_consume(&dead_letter);
     let dead_keys: Vec<&str> = dead
         .iter()
