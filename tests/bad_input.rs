@@ -302,3 +302,21 @@ fn plugin_inspect_reports_each_kind() {
     let stderr = String::from_utf8_lossy(&stderr);
     assert!(stderr.contains("weir plugin componentize"), "{stderr}");
 }
+
+#[test]
+fn closed_stdout_ends_command_cleanly() {
+    let scratch = Scratch::new();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+
+    let mut command = scratch.command();
+    let plugin_path = plugin("redact-customer");
+    command
+        .args(["plugin", "inspect", plugin_path.to_str().unwrap(), "--json"])
+        .stdout(writer);
+    let output = command.output().unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

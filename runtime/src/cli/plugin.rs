@@ -125,18 +125,18 @@ pub fn execute(command: PluginCommand) -> anyhow::Result<ExitCode> {
 /// Prints one line per step that changed.
 pub fn print_reports(reports: &[SwapReport]) {
     if reports.is_empty() {
-        println!("no step changed");
+        outln!("no step changed");
     }
     for report in reports {
         if !report.published {
-            println!(
+            outln!(
                 "{}/{}: already runs {}",
                 report.pipeline,
                 report.step,
                 &report.to[..12]
             );
         } else if report.from == report.to {
-            println!(
+            outln!(
                 "{}/{}: new settings for {} (generation {}); partitions switch at their next batch",
                 report.pipeline,
                 report.step,
@@ -144,7 +144,7 @@ pub fn print_reports(reports: &[SwapReport]) {
                 report.generation
             );
         } else {
-            println!(
+            outln!(
                 "{}/{}: {} -> {} (generation {}); partitions switch at their next batch",
                 report.pipeline,
                 report.step,
@@ -173,19 +173,19 @@ fn inspect(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let report = weir::plugin::inspect_plugin(file)?;
 
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("plugin   {}", report.path.display());
-        println!("size     {} bytes", report.bytes);
-        println!("digest   {}", report.digest);
-        println!("exports  {}", listed(&report.exports));
-        println!("imports  {}", listed(&report.imports));
+        outln!("plugin   {}", report.path.display());
+        outln!("size     {} bytes", report.bytes);
+        outln!("digest   {}", report.digest);
+        outln!("exports  {}", listed(&report.exports));
+        outln!("imports  {}", listed(&report.imports));
         match &report.problem {
-            None => println!(
+            None => outln!(
                 "contract ok: weir:plugin@{}",
                 weir::plugin::CONTRACT_VERSION
             ),
-            Some(problem) => println!("contract NOT MET: {problem}"),
+            Some(problem) => outln!("contract NOT MET: {problem}"),
         }
     }
 

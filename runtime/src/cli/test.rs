@@ -119,13 +119,13 @@ pub fn execute(args: TestArgs) -> anyhow::Result<ExitCode> {
         .map_err(|error| anyhow::anyhow!("{}:{error}", args.expect.display()))?;
     let differences = compare(&expected, &outcomes);
     for difference in &differences {
-        println!("{difference}");
+        outln!("{difference}");
     }
     if differences.is_empty() {
-        println!("ok: {} events match", events.len());
+        outln!("ok: {} events match", events.len());
         Ok(ExitCode::SUCCESS)
     } else {
-        println!(
+        outln!(
             "FAILED: {} of {} events differ",
             differences.len(),
             events.len()

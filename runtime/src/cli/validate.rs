@@ -32,7 +32,7 @@ pub fn execute(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         checked.map_err(|error| {
             error.context(format!("pipeline `{}` is invalid", pipeline.name.value))
         })?;
-        println!(
+        outln!(
             "pipeline `{}`: ok ({} steps)",
             pipeline.name.value,
             pipeline.steps.len()
