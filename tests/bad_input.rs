@@ -306,17 +306,22 @@ fn plugin_inspect_reports_each_kind() {
 #[test]
 fn closed_stdout_ends_command_cleanly() {
     let scratch = Scratch::new();
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-
-    let mut command = scratch.command();
+    scratch.create_topic("orders", 1);
     let plugin_path = plugin("redact-customer");
-    command
-        .args(["plugin", "inspect", plugin_path.to_str().unwrap(), "--json"])
-        .stdout(writer);
-    let output = command.output().unwrap();
+    let commands: [&[&str]; 2] = [
+        &["plugin", "inspect", plugin_path.to_str().unwrap(), "--json"],
+        &["topic", "list"],
+    ];
 
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    for args in commands {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut command = scratch.command();
+        command.args(args).stdout(writer);
+        let output = command.output().unwrap();
+
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "weir {args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "weir {args:?}: {stderr}");
+    }
 }

@@ -39,7 +39,7 @@ pub fn execute(command: GroupCommand) -> anyhow::Result<ExitCode> {
                         "name the group's topics with `--topic NAME` when using --brokers"
                     );
                 }
-                let mut out = std::io::stdout().lock();
+                let mut out = super::output::stdout();
                 for lag in weir::kafka::tools::describe_group(brokers, &group, &topics)? {
                     let line = serde_json::json!({
                         "group": group,
@@ -72,7 +72,7 @@ pub fn execute(command: GroupCommand) -> anyhow::Result<ExitCode> {
                 );
             }
 
-            let mut out = std::io::stdout().lock();
+            let mut out = super::output::stdout();
             for topic in topics {
                 let Some(info) = store.topic(&topic)? else {
                     anyhow::bail!("topic `{topic}` not found in {}", data.data.display());

@@ -5,13 +5,14 @@
 /// closed the pipe, as `| head` does. Output after that is dropped and the command goes on.
 macro_rules! outln {
     ($($arg:tt)*) => {
-        $crate::cli::write_stdout_line(format_args!($($arg)*))
+        $crate::cli::output::write_line(format_args!($($arg)*))
     };
 }
 
 mod admin_client;
 mod group;
 mod new_plugin;
+mod output;
 mod plugin;
 mod replay;
 mod run;
@@ -29,19 +30,6 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use tracing_appender::non_blocking::{ErrorCounter, WorkerGuard};
 use tracing_subscriber::EnvFilter;
-
-/// Writes one line to standard output. A closed pipe is not an error for a command's output,
-/// and any other write error is reported on standard error, because the command's work
-/// matters more than its report.
-fn write_stdout_line(line: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-
-    if let Err(error) = writeln!(std::io::stdout().lock(), "{line}")
-        && error.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        eprintln!("warning: cannot write to standard output: {error}");
-    }
-}
 
 /// Runs chains of WebAssembly plugins over partitioned event streams.
 #[derive(Debug, Parser)]

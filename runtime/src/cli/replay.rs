@@ -114,7 +114,7 @@ fn read(args: &ReplayArgs) -> anyhow::Result<Vec<Record>> {
 }
 
 fn print_records(records: &[NewRecord]) -> anyhow::Result<()> {
-    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut out = BufWriter::new(super::output::stdout());
     for record in records {
         writeln!(out, "{}", jsonl::format_new_record(record))?;
     }

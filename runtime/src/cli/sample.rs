@@ -35,7 +35,7 @@ pub fn execute(command: SampleCommand) -> anyhow::Result<ExitCode> {
                     std::fs::File::create(path)
                         .with_context(|| format!("cannot create `{}`", path.display()))?,
                 )),
-                None => Box::new(BufWriter::new(std::io::stdout().lock())),
+                None => Box::new(BufWriter::new(super::output::stdout())),
             };
             let summary = weir::sample_orders::generate(count, seed, &mut out)?;
             out.flush()?;

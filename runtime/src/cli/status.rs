@@ -21,7 +21,7 @@ pub struct StatusArgs {
 pub fn execute(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let report: StatusReport = AdminClient::new(&args.admin)?.get("/status")?;
 
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {

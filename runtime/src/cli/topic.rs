@@ -155,7 +155,7 @@ fn create(
 
 fn list(data: DataArgs) -> anyhow::Result<ExitCode> {
     let store = LocalStore::open_existing(&data.data)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     for topic in store.topics()? {
         let records: i64 = topic.end_offsets.iter().sum();
         writeln!(
@@ -220,7 +220,7 @@ fn consume(
     data: DataArgs,
 ) -> anyhow::Result<ExitCode> {
     if let Some(brokers) = &data.brokers {
-        let mut out = BufWriter::new(std::io::stdout().lock());
+        let mut out = BufWriter::new(super::output::stdout());
         let records = weir::kafka::tools::consume_to_end(brokers, name)?;
         let selected = records
             .iter()
