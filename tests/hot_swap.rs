@@ -377,6 +377,29 @@ fn reloaded_plugin_folder_is_watched() {
 }
 
 #[test]
+fn settings_reload_keeps_swapped_plugin() {
+    let mut running = Running::start(&plugin("tag-v1"), &["--no-watch"]);
+    let tag_v2 = plugin("tag-v2");
+    let swapped = running.weir(&["plugin", "swap", "swap", "tag", tag_v2.to_str().unwrap()]);
+    assert!(swapped.status.success(), "{swapped:?}");
+    running.produce_and_wait(100);
+
+    // The file still names tag-v1. Changing only a setting keeps the swapped-in plugin.
+    let yaml = pipeline_yaml(&running.scratch, &plugin("tag-v1"), 50)
+        .replace("call_timeout: 1s", "call_timeout: 2s");
+    std::fs::write(&running.pipeline, &yaml).unwrap();
+    let reloaded = running.weir(&["reload"]);
+    let stdout = String::from_utf8_lossy(&reloaded.stdout);
+    assert!(reloaded.status.success(), "{reloaded:?}");
+    assert!(stdout.contains("swap/tag: new settings"), "{stdout}");
+    running.produce_and_wait(100);
+
+    let tags = running.tags();
+    assert_eq!(tags_from(&tags, 0), ["v2"]);
+    running.stop();
+}
+
+#[test]
 fn reload_applies_step_changes_and_rejects_the_rest() {
     let mut running = Running::start(&plugin("tag-v1"), &["--no-watch"]);
     running.produce_and_wait(100);

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::chain::StepSpec;
 use super::runner::same_path;
 use super::slot::{StepSlot, SwapRecord};
-use super::steps::prepare_step;
+use super::steps::{prepare_step, step_with_plugin};
 use crate::config::{ConfigErrors, PipelineConfig, load_pipeline_file};
 use crate::plugin::{LogContext, PluginEngine, PluginError, PluginInstance};
 use crate::sync::lock;
@@ -304,7 +304,14 @@ impl PipelineControl {
                 }
                 let step_name = step.name.value.clone();
                 let slot = &pipeline.steps[index];
-                let spec = prepare_step(&self.engine, new_config, step).map_err(|error| {
+                // A step whose `plugin` path is unchanged keeps its running plugin, which may
+                // be an upload, so that a settings change never swaps the code.
+                let prepared = if same_path(&old_step.plugin.value, &step.plugin.value) {
+                    step_with_plugin(new_config, step, Arc::clone(&slot.current().1.plugin))
+                } else {
+                    prepare_step(&self.engine, new_config, step)
+                };
+                let spec = prepared.map_err(|error| {
                     let error = ControlError::Step {
                         step: step_name.clone(),
                         message: format!("{error:#}"),

@@ -8,7 +8,7 @@ use anyhow::bail;
 use super::chain::{Chain, StepSpec};
 use super::slot::StepSlot;
 use crate::config::{Limits, PipelineConfig, ResolvedDirGrant, StepConfig};
-use crate::plugin::{ConfigEntry, PluginEngine, Sandbox};
+use crate::plugin::{ConfigEntry, LoadedPlugin, PluginEngine, Sandbox};
 
 /// Loads every plugin of `config` and initialises one instance of each, so that a bad plugin
 /// or config fails before anything is consumed. Blocks.
@@ -41,6 +41,16 @@ pub fn prepare_step(
         digest = plugin.short_digest(),
         "loaded plugin"
     );
+    step_with_plugin(pipeline, step, plugin)
+}
+
+/// Builds a version of `step` that runs the loaded `plugin` with the step's and the
+/// pipeline's settings.
+pub fn step_with_plugin(
+    pipeline: &PipelineConfig,
+    step: &StepConfig,
+    plugin: Arc<LoadedPlugin>,
+) -> anyhow::Result<StepSpec> {
     Ok(StepSpec {
         pipeline: pipeline.name.value.as_str().into(),
         name: step.name.value.as_str().into(),
