@@ -406,7 +406,7 @@ fn replayed_dead_letter_runs_again() {
     let replayed = scratch.run_ok(&["replay", "orders-dead-letter"]);
     let summary = String::from_utf8_lossy(&replayed.stderr);
     assert!(
-        summary.contains("replayed 1 dead letters from `orders-dead-letter`: 1 to `orders`"),
+        summary.contains("replayed 1 dead letter from `orders-dead-letter`: 1 to `orders`"),
         "{summary}"
     );
     assert!(summary.contains("partition 0: next offset 1"), "{summary}");

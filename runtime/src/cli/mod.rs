@@ -97,8 +97,8 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
 /// The address of the admin API of `weir run`, shared by the commands that talk to it.
 #[derive(Debug, clap::Args)]
 struct AdminArgs {
-    /// Address of the admin API, or `off` to serve none. Set WEIR_ADMIN_TOKEN to require a
-    /// bearer token.
+    /// Address of the admin API: where `weir run` serves it (`off` serves none) and where the
+    /// client commands send requests. WEIR_ADMIN_TOKEN sets the bearer token on both sides.
     #[arg(long = "admin", env = "WEIR_ADMIN", default_value = weir::admin::DEFAULT_ADDRESS)]
     address: String,
 }

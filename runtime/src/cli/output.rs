@@ -62,6 +62,15 @@ pub fn write_line(line: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Returns `1 record` or `2 records`.
+pub fn count(number: usize, noun: &str) -> String {
+    if number == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{number} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -144,8 +144,8 @@ fn report(args: &ReplayArgs, dead_letters: &[Record], records: &[NewRecord]) {
         .map(|(topic, count)| format!("{count} to `{topic}`"))
         .collect();
     eprintln!(
-        "{verb} {} dead letters from `{}`: {}",
-        records.len(),
+        "{verb} {} from `{}`: {}",
+        super::output::count(records.len(), "dead letter"),
         args.dead_letter_topic,
         targets.join(", ")
     );

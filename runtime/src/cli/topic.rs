@@ -2,6 +2,7 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::output::count;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use weir::local::{LocalError, LocalStore, jsonl};
@@ -270,14 +271,5 @@ fn consume(
     match out.flush() {
         Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
         _ => Ok(ExitCode::SUCCESS),
-    }
-}
-
-/// Returns `1 record` or `2 records`.
-fn count(number: usize, noun: &str) -> String {
-    if number == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{number} {noun}s")
     }
 }
