@@ -32,6 +32,22 @@ pub fn load_pipeline_file(path: &Path) -> Result<PipelineFile, ConfigErrors> {
 
 /// Parses and checks the text of a pipeline file named `path`.
 pub fn parse_pipeline_file(path: &Path, text: &str) -> Result<PipelineFile, ConfigErrors> {
+    let has_content = text.lines().any(|line| {
+        let line = line.trim();
+        !line.is_empty() && !line.starts_with('#') && line != "---"
+    });
+    if !has_content {
+        return Err(ConfigErrors(vec![ConfigError {
+            file: path.to_path_buf(),
+            line: None,
+            column: None,
+            key: None,
+            message: "the pipeline file is empty; it needs a `pipelines:` list, as the \
+                      README's pipeline file reference shows"
+                .to_string(),
+        }]));
+    }
+
     let mut file: PipelineFile = serde_saphyr::from_str(text).map_err(|error| {
         let place = error.location().map(|location| Place {
             line: location.line(),
@@ -644,6 +660,20 @@ pipelines:
             error.message,
             "invalid value `lots`: expected a whole number, 0 or more"
         );
+    }
+
+    #[test]
+    fn empty_file_says_what_it_needs() {
+        let dir = tempfile::tempdir().unwrap();
+
+        for text in ["", "\n# only a comment\n", "---\n"] {
+            let error = &parse(dir.path(), text).unwrap_err().0[0];
+            assert!(error.message.contains("is empty"), "{text:?}: {error:?}");
+            assert!(
+                error.message.contains("`pipelines:`"),
+                "{text:?}: {error:?}"
+            );
+        }
     }
 
     #[test]
