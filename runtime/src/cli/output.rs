@@ -18,6 +18,12 @@ pub fn stdout() -> Stdout {
 }
 
 impl Stdout {
+    /// Returns whether the reader has closed the pipe, so that a command can stop producing
+    /// output that no reader takes.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// Turns a closed-pipe error into success with `dropped`, and remembers that the pipe is
     /// closed.
     fn absorb_closed_pipe<T>(

@@ -2,10 +2,11 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::output::count;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use weir::local::{LocalError, LocalStore, jsonl};
+
+use super::output::count;
 
 /// Number of records read per query while consuming.
 const CONSUME_CHUNK: usize = 1000;
@@ -246,11 +247,15 @@ fn consume(
         None => (0..topic.partitions).collect(),
     };
 
-    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut out = BufWriter::new(super::output::stdout());
     let mut remaining = max.unwrap_or(usize::MAX);
     for partition in partitions {
         let mut offset = from_offset;
         while remaining > 0 {
+            // A closed pipe, as after `| head`, is a normal way to stop reading.
+            if out.get_ref().is_closed() {
+                return Ok(ExitCode::SUCCESS);
+            }
             let records = store.read(name, partition, offset, CONSUME_CHUNK.min(remaining))?;
             let Some(last) = records.last() else {
                 break;
@@ -258,18 +263,10 @@ fn consume(
             offset = last.offset + 1;
             remaining -= records.len();
             for record in &records {
-                if let Err(error) = writeln!(out, "{}", jsonl::format_record(record)) {
-                    // A closed pipe, as after `| head`, is a normal way to stop reading.
-                    if error.kind() == std::io::ErrorKind::BrokenPipe {
-                        return Ok(ExitCode::SUCCESS);
-                    }
-                    return Err(error.into());
-                }
+                writeln!(out, "{}", jsonl::format_record(record))?;
             }
         }
     }
-    match out.flush() {
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
-        _ => Ok(ExitCode::SUCCESS),
-    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -74,10 +74,9 @@ impl WatchedFolders {
         let mut debouncer = lock(&self.debouncer);
         let mut folders = lock(&self.folders);
         for file in files {
-            if let Ok(canonical) = std::fs::canonicalize(&file) {
-                self.stamps.changed(&canonical);
-            }
-            let folder = folder_of(&file);
+            let absolute = std::fs::canonicalize(&file).unwrap_or(file);
+            self.stamps.changed(&absolute);
+            let folder = folder_of(&absolute);
             if folders.contains(&folder) {
                 continue;
             }
@@ -134,9 +133,9 @@ pub fn watch_files(control: Arc<PipelineControl>) -> anyhow::Result<FileWatch> {
     Ok(FileWatch { _folders: watched })
 }
 
+/// Returns the folder of `file`, or `.` for a bare file name.
 fn folder_of(file: &Path) -> PathBuf {
-    let absolute = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
-    match absolute.parent() {
+    match file.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     }
@@ -155,12 +154,15 @@ fn handle_events(control: &PipelineControl, stamps: &FileStamps, result: Debounc
 
     let changed: BTreeSet<PathBuf> = events.into_iter().map(|event| event.path).collect();
     for path in changed {
-        if !stamps.changed(&path) {
-            continue;
-        }
         let is_pipeline_file = control
             .file()
             .is_some_and(|file| std::fs::canonicalize(file).ok().as_deref() == Some(&path));
+        let steps = control.steps_using(&path);
+        // Other files in a watched folder are skipped before their stamp is taken, so that
+        // the stamps cover only the files in use.
+        if (!is_pipeline_file && steps.is_empty()) || !stamps.changed(&path) {
+            continue;
+        }
         if is_pipeline_file {
             tracing::info!(file = %path.display(), "pipeline file changed; reloading it");
             // A failed reload is logged and recorded on the step by the control itself.
@@ -168,7 +170,7 @@ fn handle_events(control: &PipelineControl, stamps: &FileStamps, result: Debounc
             continue;
         }
 
-        for (pipeline, step) in control.steps_using(&path) {
+        for (pipeline, step) in steps {
             tracing::info!(%pipeline, %step, file = %path.display(), "plugin file changed; swapping it in");
             let _ = control.swap(&pipeline, &step, PluginSource::File(path.clone()));
         }
