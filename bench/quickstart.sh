@@ -71,24 +71,9 @@ data="$work/data"
 cache="$work/cache"
 pipeline="$work/quickstart.yaml"
 
-# The copy differs from the repository's file only in its absolute paths.
-sed -e "s|path: \.\./\.weir/data|path: $data|" \
-    -e "s|plugin: \.\./target/|plugin: $target_dir/|" \
-    "$root/pipelines/quickstart.yaml" >"$pipeline"
-if grep -q '\.\./' "$pipeline"; then
-    echo "error: $pipeline still has relative paths; update the sed patterns in $0 to" \
-        "match pipelines/quickstart.yaml" >&2
-    exit 1
-fi
-
-# Runs weir, printing its messages only when it fails.
-run_weir_quietly() {
-    if ! "$weir" "$@" 2>"$work/weir-messages.txt"; then
-        echo "error: \`weir $*\` failed:" >&2
-        cat "$work/weir-messages.txt" >&2
-        exit 1
-    fi
-}
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
+write_quickstart_pipeline "$data" "$target_dir" "$pipeline" "$root"
 
 run_weir_quietly sample orders --count "$events" --output "$work/orders.jsonl"
 
